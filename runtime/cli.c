@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * `kennel sandbox`: the CI way in.  The options become an OCI spec (the
+ * same model `kennel-oci` reads from a bundle) and run through the same
+ * launcher.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "launch.h"
+#include "spec.h"
+#include "util.h"
+
+#define KN_DEFAULT_TMPFS_SIZE (64ULL << 20)
+#define KN_NOBODY 65534
+
+void kn_cli_warn(const char *msg)
+{
+	fprintf(stderr, "kennel: warning: %s\n", msg);
+}
+
+static int fail(const kn_error *err)
+{
+	fprintf(stderr, "kennel: %s\n", err->msg);
+	return KN_EXIT_RUNTIME;
+}
+
+static void sandbox_usage(FILE *f)
+{
+	fputs("Usage: kennel sandbox [OPTIONS] -- COMMAND [ARG...]\n"
+	      "\n"
+	      "Run COMMAND in a rootless sandbox: new user, mount, pid, ipc, uts, net and\n"
+	      "cgroup namespaces; read-only root; no capabilities; no_new_privs; seccomp.\n"
+	      "Exit status: COMMAND's (128+N when killed by signal N), 125 when kennel\n"
+	      "failed, 126 when COMMAND cannot be executed, 127 when it is not found.\n"
+	      "\n"
+	      "Options:\n"
+	      "  --rootfs DIR           root filesystem (an unpacked directory; required)\n"
+	      "  --workspace DIR        bind DIR read-write at /workspace and start there\n"
+	      "  --bind SRC:DST[:ro]    bind a host path (recursive; nosuid, nodev)\n"
+	      "  --env K=V | --env K    set a variable (K alone: the host's value);\n"
+	      "                         the host environment is not passed otherwise\n"
+	      "  --hostname NAME        hostname inside (default: kennel)\n"
+	      "  --network none         loopback only (the only mode so far)\n"
+	      "  --tmpfs-size SIZE      size of /tmp, /run and /home/claude (default 64m)\n"
+	      "  --cwd DIR              working directory inside (default /workspace or /)\n"
+	      "  --host-uid UID         as root: the host uid the sandbox user maps to\n"
+	      "  --host-gid GID         (default: the workspace's owner, else 65534)\n"
+	      "  -h, --help             this text\n",
+	      f);
+}
+
+static int parse_bind(kn_spec *spec, const char *arg, kn_error *err)
+{
+	_cleanup_free_ char *copy = kn_xstrdup(arg);
+	_cleanup_free_ char *src = NULL;
+	char *dst, *mode;
+	const char *opts = "rbind,nosuid,nodev";
+
+	dst = strchr(copy, ':');
+	if (!dst || dst == copy || !dst[1])
+		return kn_error_setx(err, EINVAL, "--bind %s: expected SRC:DST[:ro]", arg);
+	*dst++ = '\0';
+	mode = strchr(dst, ':');
+	if (mode) {
+		*mode++ = '\0';
+		if (!strcmp(mode, "ro"))
+			opts = "rbind,nosuid,nodev,ro";
+		else if (strcmp(mode, "rw") != 0)
+			return kn_error_setx(err, EINVAL, "--bind %s: mode must be ro or rw, not '%s'", arg, mode);
+	}
+	if (dst[0] != '/')
+		return kn_error_setx(err, EINVAL, "--bind %s: destination %s must be an absolute path", arg, dst);
+	src = realpath(copy, NULL);
+	if (!src)
+		return kn_error_set(err, errno, "--bind %s: %s", arg, copy);
+	kn_spec_add_mount(spec, dst, "bind", src, opts);
+	return 0;
+}
+
+static int cmd_sandbox(int argc, char **argv)
+{
+	enum { OPT_ROOTFS = 256, OPT_WORKSPACE, OPT_BIND, OPT_ENV, OPT_HOSTNAME, OPT_NETWORK,
+	       OPT_TMPFS_SIZE, OPT_CWD, OPT_HOST_UID, OPT_HOST_GID };
+	static const struct option longopts[] = {
+		{ "rootfs", required_argument, NULL, OPT_ROOTFS },
+		{ "workspace", required_argument, NULL, OPT_WORKSPACE },
+		{ "bind", required_argument, NULL, OPT_BIND },
+		{ "env", required_argument, NULL, OPT_ENV },
+		{ "hostname", required_argument, NULL, OPT_HOSTNAME },
+		{ "network", required_argument, NULL, OPT_NETWORK },
+		{ "tmpfs-size", required_argument, NULL, OPT_TMPFS_SIZE },
+		{ "cwd", required_argument, NULL, OPT_CWD },
+		{ "host-uid", required_argument, NULL, OPT_HOST_UID },
+		{ "host-gid", required_argument, NULL, OPT_HOST_GID },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	kn_error err = KN_ERROR_INIT;
+	const char *rootfs = NULL, *workspace = NULL, *hostname = NULL, *cwd = NULL;
+	char **binds = NULL, **envs = NULL;
+	uint64_t tmpfs_size = KN_DEFAULT_TMPFS_SIZE;
+	uint32_t host_uid = 0, host_gid = 0;
+	bool have_uid = false, have_gid = false;
+	_cleanup_free_ char *abs_rootfs = NULL, *abs_ws = NULL;
+	kn_spec *spec = NULL;
+	kn_launch_opts lo = { 0 };
+	int opt, r, ret = KN_EXIT_RUNTIME;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_ROOTFS:
+			rootfs = optarg;
+			break;
+		case OPT_WORKSPACE:
+			workspace = optarg;
+			break;
+		case OPT_BIND:
+			kn_strv_append(&binds, optarg);
+			break;
+		case OPT_ENV:
+			kn_strv_append(&envs, optarg);
+			break;
+		case OPT_HOSTNAME:
+			hostname = optarg;
+			break;
+		case OPT_NETWORK:
+			if (strcmp(optarg, "none") != 0) {
+				fprintf(stderr, "kennel: --network %s: not available yet; only 'none' (loopback only) is\n", optarg);
+				goto out;
+			}
+			break;
+		case OPT_TMPFS_SIZE:
+			if (kn_parse_size(optarg, &tmpfs_size, &err) < 0) {
+				kn_error_wrap(&err, "--tmpfs-size");
+				ret = fail(&err);
+				goto out;
+			}
+			if (tmpfs_size < 4096) {
+				fprintf(stderr, "kennel: --tmpfs-size %s: at least 4k\n", optarg);
+				goto out;
+			}
+			break;
+		case OPT_CWD:
+			cwd = optarg;
+			break;
+		case OPT_HOST_UID:
+		case OPT_HOST_GID:
+			if (kn_parse_u32(optarg, opt == OPT_HOST_UID ? "--host-uid" : "--host-gid",
+					 opt == OPT_HOST_UID ? &host_uid : &host_gid, &err) < 0) {
+				ret = fail(&err);
+				goto out;
+			}
+			if (opt == OPT_HOST_UID)
+				have_uid = true;
+			else
+				have_gid = true;
+			break;
+		case 'h':
+			sandbox_usage(stdout);
+			ret = 0;
+			goto out;
+		default:
+			fprintf(stderr, "kennel: sandbox: unknown or incomplete option '%s' (see kennel sandbox --help)\n",
+				argv[optind - 1]);
+			goto out;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "kennel: sandbox: no command given: kennel sandbox [OPTIONS] -- COMMAND [ARG...]\n");
+		goto out;
+	}
+	if (!rootfs) {
+		fprintf(stderr, "kennel: sandbox: no root filesystem: pass --rootfs DIR "
+				"(scripts/make-test-rootfs builds a small one)\n");
+		goto out;
+	}
+	abs_rootfs = realpath(rootfs, NULL);
+	if (!abs_rootfs) {
+		kn_error_set(&err, errno, "rootfs %s", rootfs);
+		ret = fail(&err);
+		goto out;
+	}
+
+	spec = kn_spec_new_default(tmpfs_size);
+	free(spec->root_path);
+	spec->root_path = steal_ptr(&abs_rootfs);
+	kn_strv_free(spec->args);
+	spec->args = kn_strv_dup(argv + optind);
+	if (getenv("TERM")) {
+		_cleanup_free_ char *kv = kn_xasprintf("TERM=%s", getenv("TERM"));
+
+		kn_env_set(&spec->env, kv);
+	}
+	for (size_t i = 0; envs && envs[i]; i++) {
+		if (strchr(envs[i], '=')) {
+			if (envs[i][0] == '=') {
+				fprintf(stderr, "kennel: --env %s: empty variable name\n", envs[i]);
+				goto out;
+			}
+			kn_env_set(&spec->env, envs[i]);
+		} else {
+			const char *v = getenv(envs[i]);
+			_cleanup_free_ char *kv = NULL;
+
+			if (!v) {
+				fprintf(stderr, "kennel: --env %s: not set in kennel's environment (use --env %s=VALUE)\n",
+					envs[i], envs[i]);
+				goto out;
+			}
+			kv = kn_xasprintf("%s=%s", envs[i], v);
+			kn_env_set(&spec->env, kv);
+		}
+	}
+	if (hostname) {
+		free(spec->hostname);
+		spec->hostname = kn_xstrdup(hostname);
+	}
+	if (workspace) {
+		struct stat st;
+
+		abs_ws = realpath(workspace, NULL);
+		if (!abs_ws || stat(abs_ws, &st) < 0) {
+			kn_error_set(&err, errno, "workspace %s", workspace);
+			ret = fail(&err);
+			goto out;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			fprintf(stderr, "kennel: workspace %s is not a directory\n", workspace);
+			goto out;
+		}
+		kn_spec_add_mount(spec, "/workspace", "bind", abs_ws, "rbind,nosuid,nodev");
+		free(spec->cwd);
+		spec->cwd = kn_xstrdup("/workspace");
+		if (geteuid() == 0 && st.st_uid != 0 && !have_uid)
+			host_uid = st.st_uid, have_uid = true;
+		if (geteuid() == 0 && st.st_gid != 0 && !have_gid)
+			host_gid = st.st_gid, have_gid = true;
+	}
+	for (size_t i = 0; binds && binds[i]; i++) {
+		if (parse_bind(spec, binds[i], &err) < 0) {
+			ret = fail(&err);
+			goto out;
+		}
+	}
+	if (cwd) {
+		free(spec->cwd);
+		spec->cwd = kn_xstrdup(cwd);
+	}
+
+	if (geteuid() != 0) {
+		if ((have_uid && host_uid != geteuid()) || (have_gid && host_gid != getegid())) {
+			fprintf(stderr, "kennel: --host-uid/--host-gid: only root chooses the host ids; "
+					"rootless, the sandbox user is always you\n");
+			goto out;
+		}
+		lo.host_uid = geteuid();
+		lo.host_gid = getegid();
+	} else {
+		lo.host_uid = have_uid ? host_uid : KN_NOBODY;
+		lo.host_gid = have_gid ? host_gid : KN_NOBODY;
+	}
+	lo.spec = spec;
+	lo.warn_cb = kn_cli_warn;
+	r = kn_launch_run(&lo, &err);
+	if (r < 0) {
+		ret = fail(&err);
+	} else {
+		if (err.code)
+			fprintf(stderr, "kennel: %s\n", err.msg);
+		ret = r;
+	}
+out:
+	kn_spec_free(spec);
+	kn_strv_free(binds);
+	kn_strv_free(envs);
+	return ret;
+}
+
+static void usage(FILE *f)
+{
+	fputs("Usage: kennel COMMAND [OPTIONS]\n"
+	      "\n"
+	      "Commands:\n"
+	      "  sandbox [OPTIONS] -- CMD   run one command in a sandbox (see kennel sandbox --help)\n"
+	      "  oci ...                    the OCI runtime command line (same as kennel-oci)\n"
+	      "  version                    print the version\n",
+	      f);
+}
+
+int kn_cli_main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "sandbox"))
+		return cmd_sandbox(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "oci"))
+		return kn_oci_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+		printf("kennel %s\n", KENNEL_VERSION);
+		return 0;
+	}
+	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "kennel: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}
