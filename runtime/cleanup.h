@@ -36,9 +36,25 @@ static inline void kn_fclosep(FILE **f)
 #define _cleanup_close_ __attribute__((cleanup(kn_closep)))
 #define _cleanup_fclose_ __attribute__((cleanup(kn_fclosep)))
 
-/* steal_ptr() - take ownership away from a _cleanup_ variable. */
-#define steal_ptr(pp) __extension__ ({ __typeof__(*(pp)) _p = *(pp); *(pp) = NULL; _p; })
-/* steal_fd() - take an fd away from a _cleanup_close_ variable. */
-#define steal_fd(fdp) __extension__ ({ int _fd = *(fdp); *(fdp) = -1; _fd; })
+/* steal_ptr() - take ownership away from a _cleanup_free_ variable: returns it, leaves NULL. */
+static inline void *kn_steal_ptr(void *pp)
+{
+	void **p = (void **) pp;
+	void *r = *p;
+
+	*p = NULL;
+	return r;
+}
+#define steal_ptr(pp) kn_steal_ptr(pp)
+
+/* steal_fd() - take an fd away from a _cleanup_close_ variable: returns it, leaves -1. */
+static inline int kn_steal_fd(int *fdp)
+{
+	int fd = *fdp;
+
+	*fdp = -1;
+	return fd;
+}
+#define steal_fd(fdp) kn_steal_fd(fdp)
 
 #endif

@@ -6,6 +6,9 @@
 #include <string.h>
 
 static int error_vset(kn_error *err, int code, int with_strerror, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+
+static int error_vset(kn_error *err, int code, int with_strerror, const char *fmt, va_list ap)
 {
 	int n;
 

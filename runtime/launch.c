@@ -316,6 +316,7 @@ static void describe_exec_failure(const kn_spec *spec, const struct exec_report 
 
 static _Noreturn void child_main(const struct child_ctx *c)
 {
+	kn_mount_prep prep = { .root_fd = -1 };
 	kn_error err = KN_ERROR_INIT;
 	struct sync_msg m;
 	struct exec_report rep;
@@ -331,6 +332,9 @@ static _Noreturn void child_main(const struct child_ctx *c)
 	if (n != (ssize_t) sizeof(m) || m.type != SYNC_MAPS_DONE)
 		_exit(KN_EXIT_RUNTIME);
 
+	/* Host paths are opened with the caller's credentials, before the switch. */
+	if (kn_mount_prepare(c->spec, &prep, &err) < 0)
+		child_fail(c->sync_fd, &err);
 	if (take_identity(c, &err) < 0)
 		child_fail(c->sync_fd, &err);
 	/*
@@ -357,8 +361,9 @@ static _Noreturn void child_main(const struct child_ctx *c)
 	}
 	if (loopback_up(&err) < 0)
 		child_fail(c->sync_fd, &err);
-	if (kn_mount_setup_root(c->spec, c->plan, c->warn_cb, &err) < 0)
+	if (kn_mount_setup_root(c->spec, &prep, c->plan, c->warn_cb, &err) < 0)
 		child_fail(c->sync_fd, &err);
+	kn_mount_prep_release(&prep);
 
 	if (pipe2(report, O_CLOEXEC) < 0) {
 		kn_error_set(&err, errno, "pipe");

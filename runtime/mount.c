@@ -7,7 +7,11 @@
  *   2. clone the rootfs (open_tree), make the clone read-only, nosuid and
  *      nodev, and attach it over the rootfs path: from here on nothing
  *      kennel does can write into the rootfs directory itself;
- *   3. attach the spec's mounts in order (a /dev tmpfs first when the spec
+ *   3. when a mount target is missing from the rootfs (a --bind onto a new
+ *      path), put an overlay over the rootfs clone whose upper layer is a
+ *      small private tmpfs: the mount points are created there, the rootfs
+ *      stays untouched, and the overlay is made read-only in step 6;
+ *      attach the spec's mounts in order (a /dev tmpfs first when the spec
  *      has none); each target is opened inside the new root with
  *      openat2(RESOLVE_IN_ROOT) and the mount is moved onto that fd; a
  *      missing target is created only where the parent is writable
@@ -19,7 +23,8 @@
  *      procfs first), then the masked paths (a /dev/null bind or an empty
  *      read-only tmpfs) and the read-only paths (a read-only bind of
  *      themselves);
- *   6. pivot_root into the new root and detach the old one.
+ *   6. make the root read-only (the overlay, when there is one), pivot_root
+ *      into it and detach the old one.
  */
 #include "mount.h"
 
@@ -317,7 +322,7 @@ struct setup {
 	bool have_dev_tmpfs;
 };
 
-static int do_mount(struct setup *s, const kn_mount *m, kn_error *err)
+static int do_mount(struct setup *s, const kn_mount *m, int bind_fd, bool bind_is_dir, kn_error *err)
 {
 	struct mount_opts o;
 	_cleanup_close_ int target = -1;
@@ -331,20 +336,18 @@ static int do_mount(struct setup *s, const kn_mount *m, kn_error *err)
 		return kn_error_wrap(err, "mount %s", m->destination);
 
 	if (is_bind) {
-		struct stat st;
-
-		if (!m->source || !*m->source) {
+		if (bind_fd < 0) {
 			mount_opts_free(&o);
-			return kn_error_setx(err, EINVAL, "mount %s: bind without a source", m->destination);
+			return kn_error_setx(err, EINVAL, "mount %s: bind source was not prepared", m->destination);
 		}
-		if (stat(m->source, &st) < 0) {
-			r = kn_error_set(err, errno, "mount %s: bind %s", m->destination, m->source);
-			mount_opts_free(&o);
-			return r;
-		}
-		want_dir = S_ISDIR(st.st_mode);
+		want_dir = bind_is_dir;
 		/* Binds never carry devices or setuid bits into the sandbox. */
-		mnt = clone_tree(AT_FDCWD, m->source, o.attr | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, err);
+		mnt = bind_fd;
+		r = set_attr(bind_fd, o.attr | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, true, m->source, err);
+		if (r < 0) {
+			mount_opts_free(&o);
+			return kn_error_wrap(err, "mount %s", m->destination);
+		}
 	} else if (!strcmp(m->type, "cgroup") || !strcmp(m->type, "cgroup2")) {
 		struct statfs sfs;
 
@@ -568,14 +571,110 @@ static int enter_root(int root_fd, kn_error *err)
 	return 0;
 }
 
-int kn_mount_setup_root(const kn_spec *spec, const kn_idmap_plan *plan,
-			void (*warn_cb)(const char *msg), kn_error *err)
+/*
+ * Does some mount target not exist in the rootfs, outside any mount that
+ * comes before it (which kennel can create it in)?  Then the root needs a
+ * writable upper layer for the mount points.
+ */
+static bool needs_overlay(const kn_spec *spec, int root_fd)
 {
-	struct setup s = { .spec = spec, .plan = plan, .warn_cb = warn_cb, .root_fd = -1 };
+	bool has_dev = false;
+
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		const char *d = spec->mounts[i].destination;
+		bool covered = false;
+		int fd;
+
+		if (!strcmp(d, "/dev"))
+			has_dev = true;
+		fd = resolve_in_root(root_fd, d, 0);
+		if (fd >= 0) {
+			close(fd);
+			continue;
+		}
+		for (size_t j = 0; j < i && !covered; j++) {
+			const char *p = spec->mounts[j].destination;
+			size_t len = strlen(p);
+
+			if (len > 1 && !strncmp(d, p, len) && d[len] == '/')
+				covered = true;
+		}
+		if (!covered)
+			return true;
+	}
+	if (!has_dev) {
+		int fd = resolve_in_root(root_fd, "/dev", 0);
+
+		if (fd < 0)
+			return true;
+		close(fd);
+	}
+	return false;
+}
+
+/*
+ * Mount an overlay over the rootfs clone: lower = the clone (@root_fd),
+ * upper/work on a fresh 1 MiB tmpfs.  The layers are named through
+ * /proc/self/fd, so nothing is looked up by host path again.
+ * Return: the overlay's mount fd (attached over the rootfs), or -errno.
+ */
+static int overlay_root(int root_fd, kn_error *err)
+{
+	_cleanup_close_ int tmp = new_fs("tmpfs", "tmpfs", (char *[]) { "mode=755", "size=1m", NULL },
+					 MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, "the root's upper layer", err);
+	_cleanup_close_ int upper = -1, work = -1, ovl = -1;
+	char lower_s[64], upper_s[64], work_s[64];
+	char *data[4];
+
+	if (tmp < 0)
+		return -err->code;
+	if (mkdirat(tmp, "upper", 0755) < 0 || mkdirat(tmp, "work", 0700) < 0)
+		return kn_error_set(err, errno, "overlay: upper layer");
+	upper = openat(tmp, "upper", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	work = openat(tmp, "work", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (upper < 0 || work < 0)
+		return kn_error_set(err, errno, "overlay: upper layer");
+	snprintf(lower_s, sizeof(lower_s), "lowerdir=/proc/self/fd/%d", root_fd);
+	snprintf(upper_s, sizeof(upper_s), "upperdir=/proc/self/fd/%d", upper);
+	snprintf(work_s, sizeof(work_s), "workdir=/proc/self/fd/%d", work);
+	data[0] = lower_s;
+	data[1] = upper_s;
+	data[2] = work_s;
+	data[3] = NULL;
+	ovl = new_fs("overlay", "kennel-root", data, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, "/ (overlay)", err);
+	if (ovl < 0)
+		return -err->code;
+	if (move_mount(ovl, "", root_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return kn_error_set(err, errno, "overlay: attach over the rootfs");
+	return steal_fd(&ovl);
+}
+
+void kn_mount_prep_release(kn_mount_prep *prep)
+{
+	if (prep->root_fd >= 0)
+		close(prep->root_fd);
+	prep->root_fd = -1;
+	for (size_t i = 0; prep->bind_fds && i < prep->n; i++)
+		if (prep->bind_fds[i] >= 0)
+			close(prep->bind_fds[i]);
+	free(prep->bind_fds);
+	free(prep->bind_dir);
+	prep->bind_fds = NULL;
+	prep->bind_dir = NULL;
+	prep->n = 0;
+}
+
+int kn_mount_prepare(const kn_spec *spec, kn_mount_prep *prep, kn_error *err)
+{
 	_cleanup_close_ int tree = -1;
 	struct stat st;
-	bool spec_has_dev = false;
-	int r;
+
+	prep->root_fd = -1;
+	prep->n = spec->n_mounts;
+	prep->bind_fds = kn_xcalloc(spec->n_mounts ? spec->n_mounts : 1, sizeof(int));
+	prep->bind_dir = kn_xcalloc(spec->n_mounts ? spec->n_mounts : 1, sizeof(bool));
+	for (size_t i = 0; i < spec->n_mounts; i++)
+		prep->bind_fds[i] = -1;
 
 	/* 1: nothing we do below may propagate to the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
@@ -591,9 +690,44 @@ int kn_mount_setup_root(const kn_spec *spec, const kn_idmap_plan *plan,
 		return kn_error_wrap(err, "rootfs");
 	if (move_mount(tree, "", AT_FDCWD, spec->root_path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		return kn_error_set(err, errno, "rootfs: attach %s", spec->root_path);
-	s.root_fd = open(spec->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (s.root_fd < 0)
+	prep->root_fd = open(spec->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (prep->root_fd < 0)
 		return kn_error_set(err, errno, "rootfs: open %s", spec->root_path);
+
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		const kn_mount *m = &spec->mounts[i];
+		int fd;
+
+		if (strcmp(m->type, "bind") != 0)
+			continue;
+		if (!m->source || !*m->source)
+			return kn_error_setx(err, EINVAL, "mount %s: bind without a source", m->destination);
+		fd = clone_tree(AT_FDCWD, m->source, 0, err);
+		if (fd < 0)
+			return kn_error_wrap(err, "mount %s", m->destination);
+		prep->bind_fds[i] = fd;
+		if (fstat(fd, &st) < 0)
+			return kn_error_set(err, errno, "mount %s: bind %s", m->destination, m->source);
+		prep->bind_dir[i] = S_ISDIR(st.st_mode);
+	}
+	return 0;
+}
+
+int kn_mount_setup_root(const kn_spec *spec, kn_mount_prep *prep, const kn_idmap_plan *plan,
+			void (*warn_cb)(const char *msg), kn_error *err)
+{
+	struct setup s = { .spec = spec, .plan = plan, .warn_cb = warn_cb, .root_fd = prep->root_fd };
+	_cleanup_close_ int ovl = -1;
+	bool spec_has_dev = false;
+	int r;
+
+	if (needs_overlay(spec, prep->root_fd)) {
+		ovl = overlay_root(prep->root_fd, err);
+		if (ovl < 0)
+			return kn_error_wrap(err, "rootfs");
+		/* From here on the root is the overlay's top. */
+		s.root_fd = ovl;
+	}
 
 	/* 3: the spec's mounts, a /dev tmpfs first when it brings none. */
 	for (size_t i = 0; i < spec->n_mounts; i++)
@@ -602,37 +736,43 @@ int kn_mount_setup_root(const kn_spec *spec, const kn_idmap_plan *plan,
 	if (!spec_has_dev) {
 		kn_mount dev = { "/dev", "tmpfs", "tmpfs", (char *[]) { "nosuid", "noexec", "mode=755", "size=65536k", NULL } };
 
-		r = do_mount(&s, &dev, err);
+		r = do_mount(&s, &dev, -1, false, err);
 		if (r < 0)
-			goto out;
+			return r;
 	}
 	for (size_t i = 0; i < spec->n_mounts; i++) {
-		r = do_mount(&s, &spec->mounts[i], err);
+		int fd = prep->bind_fds[i];
+
+		/* do_mount takes ownership of the clone */
+		prep->bind_fds[i] = -1;
+		r = do_mount(&s, &spec->mounts[i], fd, prep->bind_dir[i], err);
 		if (r < 0)
-			goto out;
+			return r;
 	}
 
 	/* 4: devices. */
 	if (s.have_dev_tmpfs) {
 		r = setup_devices(&s, err);
 		if (r < 0)
-			goto out;
+			return r;
 	}
 
 	/* 5: sysctls, masked and read-only paths. */
 	r = apply_sysctls(&s, err);
 	if (r < 0)
-		goto out;
+		return r;
 	r = mask_paths(&s, err);
 	if (r < 0)
-		goto out;
+		return r;
 	r = readonly_paths(&s, err);
 	if (r < 0)
-		goto out;
+		return r;
 
-	/* 6: enter. */
-	r = enter_root(s.root_fd, err);
-out:
-	close(s.root_fd);
-	return r;
+	/* 6: enter, the overlay read-only like the rootfs under it. */
+	if (ovl >= 0) {
+		r = set_attr(ovl, MOUNT_ATTR_RDONLY, false, "/", err);
+		if (r < 0)
+			return r;
+	}
+	return enter_root(s.root_fd, err);
 }

@@ -398,11 +398,15 @@ static int parse_process(kn_spec *spec, struct json_object *proc, void (*warn_cb
 			add_rlimit(spec, res, soft, hard);
 		}
 	}
-	if ((v = get(proc, "capabilities")) && warn_cb) {
+	if ((v = get(proc, "capabilities")) && json_object_is_type(v, json_type_object) && warn_cb) {
 		bool any = false;
 
-		json_object_object_foreach(v, key, val) {
-			(void) key;
+		struct json_object_iterator it = json_object_iter_begin(v), end = json_object_iter_end(v);
+
+		/* json-c's foreach macro is a GNU statement expression: iterate by hand. */
+		for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+			struct json_object *val = json_object_iter_peek_value(&it);
+
 			if (json_object_is_type(val, json_type_array) && json_object_array_length(val) > 0)
 				any = true;
 		}
@@ -524,7 +528,12 @@ static int parse_linux(kn_spec *spec, struct json_object *lx, void (*warn_cb)(co
 	if ((v = get(lx, "sysctl"))) {
 		if ((r = want_type(v, json_type_object, "linux.sysctl", "an object", err)) < 0)
 			return r;
-		json_object_object_foreach(v, key, val) {
+		struct json_object_iterator it = json_object_iter_begin(v), end = json_object_iter_end(v);
+
+		for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+			const char *key = json_object_iter_peek_name(&it);
+			struct json_object *val = json_object_iter_peek_value(&it);
+
 			if (!json_object_is_type(val, json_type_string))
 				return kn_error_setx(err, EINVAL, "linux.sysctl.%s: must be a string", key);
 			spec->sysctls = kn_xrealloc(spec->sysctls, (spec->n_sysctls + 1) * sizeof(kn_sysctl));
@@ -603,7 +612,7 @@ int kn_spec_parse(const char *json_text, kn_spec **out, void (*warn_cb)(const ch
 		goto fail;
 	if ((v = get(root, "linux")) && (r = parse_linux(spec, v, warn_cb, err)) < 0)
 		goto fail;
-	if ((v = get(root, "hooks")) && warn_cb && json_object_object_length(v) > 0)
+	if ((v = get(root, "hooks")) && warn_cb && json_object_is_type(v, json_type_object) && json_object_object_length(v) > 0)
 		warn_cb("hooks not run: OCI hooks come with kennel's lifecycle commands");
 	if ((v = get(root, "annotations")) && json_object_is_type(v, json_type_object))
 		spec->annotations = json_object_get(v);
