@@ -305,6 +305,39 @@ kill_kennel_and_check() {
 	kn_assert_eq bound "$output"
 }
 
+@test "--bind onto a path the rootfs lacks (/opt/kn/deep): created in an overlay, rootfs untouched" {
+	local src before after
+	src=$(kn_tmpdir)/ro
+	mkdir "$src"
+	echo bound >"$src/file"
+	chmod -R a+rX "$src"
+	[[ ! -e $KENNEL_ROOTFS/opt ]] || kn_fail "test premise: the test rootfs has no /opt"
+	before=$(cd "$KENNEL_ROOTFS" && find . -path ./proc -prune -o -printf '%p %m %s %T@\n' | sort | sha256sum)
+	run --separate-stderr kn_sandbox --bind "$src:/opt/kn/deep:ro" -- sh -c 'cat /opt/kn/deep/file; { touch /opt/new; } 2>&1 || true; { touch /x; } 2>&1 || true'
+	kn_assert_status 0
+	[[ $output == bound* ]] || kn_fail "bind not visible: $output"
+	# the root stays read-only even with the overlay under it
+	[[ $(grep -c "Read-only file system" <<<"$output") -eq 2 ]] || kn_fail "expected EROFS twice: $output"
+	[[ ! -e $KENNEL_ROOTFS/opt ]] || kn_fail "kennel created /opt in the rootfs on the host"
+	after=$(cd "$KENNEL_ROOTFS" && find . -path ./proc -prune -o -printf '%p %m %s %T@\n' | sort | sha256sum)
+	kn_assert_eq "$before" "$after" "rootfs listing"
+}
+
+@test "as root: a rootfs under a 0700 directory works with an unprivileged --host-uid" {
+	if [[ $(id -u) -ne 0 ]]; then
+		kn_skip_optional "n/a: only root chooses --host-uid"
+	fi
+	local priv
+	priv=$(kn_tmpdir)/private
+	mkdir "$priv"
+	cp -a "$KENNEL_ROOTFS" "$priv/rootfs"
+	chmod 0700 "$priv"
+	run --separate-stderr timeout -k 5 "$KN_TIMEOUT" "$KENNEL" sandbox --rootfs "$priv/rootfs" \
+		--host-uid 100000 --host-gid 100000 -- sh -c 'id -u; ls /bin/busybox'
+	kn_assert_status 0
+	kn_assert_eq $'1000\n/bin/busybox' "$output"
+}
+
 @test "--bind with a missing source fails with 125 and a kennel: message" {
 	run --separate-stderr kn_sandbox --bind /nonexistent/kn-bind-src:/var/tmp -- /bin/true
 	kn_assert_status 125
