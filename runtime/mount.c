@@ -352,7 +352,9 @@ static int do_mount(struct setup *s, const kn_mount *m, int bind_fd, bool bind_i
 		struct statfs sfs;
 
 		if (statfs("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC) {
-			mnt = new_fs("cgroup2", "cgroup2", NULL, o.attr | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+			/* read-only: the sandbox may look at its limits, never change them */
+			mnt = new_fs("cgroup2", "cgroup2", NULL,
+				     o.attr | MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
 				     m->destination, err);
 		} else {
 			/* cgroup v1 hierarchies cannot be mounted from a user namespace: show none. */
@@ -374,6 +376,9 @@ static int do_mount(struct setup *s, const kn_mount *m, int bind_fd, bool bind_i
 				}
 			}
 		}
+		/* /sys is read-only whatever the spec says: it is the host's kernel. */
+		if (!strcmp(m->type, "sysfs"))
+			o.attr |= MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
 		mnt = new_fs(m->type, m->source, data, o.attr, m->destination, err);
 		if (mnt < 0 && !strcmp(m->type, "sysfs") && (err->code == EPERM || err->code == EACCES)) {
 			/* Like runc rootless: a read-only bind of the host's /sys when sysfs cannot be mounted. */

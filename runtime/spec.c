@@ -122,7 +122,12 @@ kn_spec *kn_spec_new_default(uint64_t tmpfs_size)
 	kn_spec_add_mount(spec, "/dev/pts", "devpts", "devpts", "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620");
 	kn_spec_add_mount(spec, "/dev/shm", "tmpfs", "shm", "nosuid,noexec,nodev,mode=1777,size=65536k");
 	kn_spec_add_mount(spec, "/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev");
-	kn_spec_add_mount(spec, "/sys", "sysfs", "sysfs", "nosuid,noexec,nodev,ro");
+	/*
+	 * No /sys: nothing in it is needed to run an agent, and it shows the
+	 * host's hardware and kernel configuration.  (Mounting a fresh sysfs
+	 * was also 0.6 ms of a 4 ms start.)  A spec that wants it gets it
+	 * read-only.
+	 */
 	snprintf(opts, sizeof(opts), "nosuid,nodev,mode=1777,size=%llu", (unsigned long long) tmpfs_size);
 	kn_spec_add_mount(spec, "/tmp", "tmpfs", "tmpfs", opts);
 	snprintf(opts, sizeof(opts), "nosuid,nodev,mode=755,size=%llu", (unsigned long long) tmpfs_size);

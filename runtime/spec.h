@@ -80,8 +80,8 @@ extern const char *const kn_default_readonly_paths[];
 /*
  * kn_spec_new_default() - kennel's hardened default spec: args ["sh"],
  * root "rootfs", uid/gid 1000, cwd "/", hostname "kennel", the default
- * mounts (/proc, /dev, /dev/pts, /dev/shm, /dev/mqueue, /sys ro, /tmp,
- * /run, /home/claude), masked and read-only paths, RLIMIT_NOFILE and
+ * mounts (/proc, /dev, /dev/pts, /dev/shm, /dev/mqueue, /tmp, /run,
+ * /home/claude; no /sys), masked and read-only paths, RLIMIT_NOFILE and
  * RLIMIT_CORE, a clean environment.  @tmpfs_size sizes /tmp, /run and
  * /home/claude (bytes).  Never fails (allocation aborts).
  */

@@ -512,3 +512,76 @@ print("user" in [n["type"] for n in s["linux"]["namespaces"]])' <<<"$output"
 	kn_assert_status 7
 	[[ $output == *oci-out* ]] || kn_fail "stdout not passed through: $output"
 }
+
+# edit_bundle DIR PYTHON: run PYTHON with `spec` loaded from DIR/config.json, then save it.
+edit_bundle() {
+	python3 - "$1/config.json" "$2" <<'EOF2'
+import json, sys
+path, code = sys.argv[1], sys.argv[2]
+with open(path) as f:
+    spec = json.load(f)
+exec(code)
+with open(path, 'w') as f:
+    json.dump(spec, f, indent=2)
+EOF2
+}
+
+@test "/sys is absent by default" {
+	run --separate-stderr kn_sandbox -- sh -c 'ls -A /sys | wc -l; mount | grep -c " /sys " || true'
+	kn_assert_status 0
+	kn_assert_eq $'0\n0' "$(sed 's/^ *//' <<<"$output")"
+}
+
+@test "kennel-oci: a spec's sysfs mount is there, read-only" {
+	local b
+	b=$(kn_tmpdir)/bundle
+	write_bundle "$b" '["/bin/sh","-c","ls /sys/class/net; { touch /sys/kn-x; } 2>&1 || true"]'
+	edit_bundle "$b" 'spec["mounts"].append({"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev"]})'
+	run --separate-stderr kn_oci run --bundle "$b" "kn-test-$BASHPID-$RANDOM"
+	kn_assert_status 0
+	[[ $output == lo* ]] || kn_fail "expected only lo in /sys/class/net: $output"
+	[[ $output == *"Read-only file system"* ]] || kn_fail "/sys is writable: $output"
+}
+
+@test "kennel-oci: a spec with id ranges maps uid 0 inside to a subordinate id, with no capabilities" {
+	local b host_id
+	if [[ $(id -u) -eq 0 ]]; then
+		host_id=200000
+	else
+		host_id=$(awk -F: -v u="$(id -un)" -v n="$(id -u)" '($1 == u || $1 == n) { print $2; exit }' /etc/subuid)
+		[[ -n $host_id ]] || kn_skip "no /etc/subuid range for $(id -un)"
+		command -v newuidmap >/dev/null || kn_skip "newuidmap is not installed (package uidmap)"
+	fi
+	b=$(kn_tmpdir)/bundle
+	write_bundle "$b" '["/bin/sh","-c","id -u; cat /proc/self/uid_map; grep CapEff /proc/self/status"]'
+	edit_bundle "$b" "
+spec['process']['user'] = {'uid': 0, 'gid': 0}
+spec['linux']['uidMappings'] = [{'containerID': 0, 'hostID': $host_id, 'size': 65536}]
+spec['linux']['gidMappings'] = [{'containerID': 0, 'hostID': $host_id, 'size': 65536}]
+"
+	run --separate-stderr kn_oci run --bundle "$b" "kn-test-$BASHPID-$RANDOM"
+	kn_assert_status 0
+	kn_assert_eq "0" "$(sed -n 1p <<<"$output")" "uid inside"
+	kn_assert_eq "0 $host_id 65536" "$(sed -n 2p <<<"$output" | tr -s ' ' | sed 's/^ //')" "uid_map"
+	kn_assert_eq $'CapEff:\t0000000000000000' "$(sed -n 3p <<<"$output")" "effective capabilities"
+}
+
+@test "kennel-oci: mapping to host root and joining a host namespace are refused (125)" {
+	local b
+	b=$(kn_tmpdir)/bundle
+	write_bundle "$b" '["/bin/true"]'
+	edit_bundle "$b" "
+spec['linux']['uidMappings'] = [{'containerID': 0, 'hostID': 0, 'size': 1}]
+spec['linux']['gidMappings'] = [{'containerID': 0, 'hostID': 0, 'size': 1}]
+spec['process']['user'] = {'uid': 0, 'gid': 0}
+"
+	run --separate-stderr kn_oci run --bundle "$b" "kn-test-$BASHPID-$RANDOM"
+	kn_assert_status 125
+	[[ $stderr == *"host root"* ]] || kn_fail "message does not say why: $stderr"
+
+	write_bundle "$b" '["/bin/true"]'
+	edit_bundle "$b" 'spec["linux"]["namespaces"].append({"type": "network", "path": "/proc/1/ns/net"})'
+	run --separate-stderr kn_oci run --bundle "$b" "kn-test-$BASHPID-$RANDOM"
+	kn_assert_status 125
+	[[ $stderr == *"linux.namespaces"* ]] || kn_fail "message does not name the field: $stderr"
+}
