@@ -24,7 +24,7 @@ const char *kn_hint_userns(int err)
 		return "unprivileged user namespaces are disabled: sudo sysctl -w kernel.unprivileged_userns_clone=1 "
 		       "(and add it to /etc/sysctl.d/ to keep it)";
 	if (read_long("/proc/sys/user/max_user_namespaces") == 0)
-		return "user namespaces are disabled: sudo sysctl -w user.max_user_namespaces=15000";
+		return "user namespaces are disabled (user.max_user_namespaces is 0): sudo sysctl -w user.max_user_namespaces=15000";
 	if (err == ENOSPC || err == EUSERS)
 		return "the limit of user namespaces is reached: raise user.max_user_namespaces "
 		       "(sudo sysctl -w user.max_user_namespaces=15000)";

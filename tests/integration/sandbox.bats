@@ -585,3 +585,37 @@ spec['process']['user'] = {'uid': 0, 'gid': 0}
 	kn_assert_status 125
 	[[ $stderr == *"linux.namespaces"* ]] || kn_fail "message does not name the field: $stderr"
 }
+
+@test "user namespaces disabled: 125 and the sysctl that fixes it" {
+	command -v unshare >/dev/null || kn_skip "unshare (util-linux) is not installed"
+	# user.max_user_namespaces is per user namespace: set it to 0 in a
+	# namespace of our own, not on the host.
+	run --separate-stderr timeout -k 5 "$KN_TIMEOUT" unshare -U -r sh -c \
+		'echo 0 >/proc/sys/user/max_user_namespaces && exec "$0" sandbox --rootfs "$1" -- /bin/true' \
+		"$KENNEL" "$KENNEL_ROOTFS"
+	kn_assert_status 125
+	assert_kennel_error
+	[[ $stderr == *"sysctl -w user.max_user_namespaces="* ]] || kn_fail "no fix in the message: $stderr"
+}
+
+@test "as root: a user without subordinate ids gets the usermod command that fixes it" {
+	if [[ $(id -u) -ne 0 ]]; then
+		kn_skip_optional "n/a: needs root to become a user without /etc/subuid entries"
+	fi
+	local d b
+	d=$(kn_tmpdir)
+	cp "$KENNEL" "$d/kennel-oci"
+	b=$d/bundle
+	write_bundle "$b" '["/bin/true"]'
+	edit_bundle "$b" "
+spec['process']['user'] = {'uid': 0, 'gid': 0}
+spec['linux']['uidMappings'] = [{'containerID': 0, 'hostID': 300000, 'size': 65536}]
+spec['linux']['gidMappings'] = [{'containerID': 0, 'hostID': 300000, 'size': 65536}]
+"
+	chmod -R a+rX "$d"
+	! grep -q '^nobody:\|^65534:' /etc/subuid || kn_skip_optional "n/a: nobody has a /etc/subuid range here"
+	run --separate-stderr timeout -k 5 "$KN_TIMEOUT" setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$d/kennel-oci" run --bundle "$b" "kn-test-$BASHPID"
+	kn_assert_status 125
+	[[ $stderr == *"usermod --add-subuids"* || $stderr == *"apt-get install uidmap"* ]] || kn_fail "no fix in the message: $stderr"
+}
