@@ -32,8 +32,12 @@ int main(int argc, char **argv)
 	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.')
 			continue;
-		paths = realloc(paths, (n + 1) * sizeof(char *));
-		if (!paths || asprintf(&paths[n], "%s/%s", argv[1], e->d_name) < 0)
+		char **grown = realloc(paths, (n + 1) * sizeof(char *));
+
+		if (!grown)
+			return 1; /* out of memory in a test tool: exit frees everything */
+		paths = grown;
+		if (asprintf(&paths[n], "%s/%s", argv[1], e->d_name) < 0)
 			return 1;
 		n++;
 	}
@@ -52,9 +56,11 @@ int main(int argc, char **argv)
 		do {
 			if (len + 4096 > cap) {
 				cap = cap ? cap * 2 : 8192;
-				buf = realloc(buf, cap);
-				if (!buf)
+				uint8_t *grown = realloc(buf, cap);
+
+				if (!grown)
 					return 1;
+				buf = grown;
 			}
 			got = fread(buf + len, 1, cap - len, f);
 			len += got;
