@@ -619,3 +619,25 @@ spec['linux']['gidMappings'] = [{'containerID': 0, 'hostID': 300000, 'size': 655
 	kn_assert_status 125
 	[[ $stderr == *"usermod --add-subuids"* || $stderr == *"apt-get install uidmap"* ]] || kn_fail "no fix in the message: $stderr"
 }
+
+@test "a symlink in the rootfs cannot aim a mount at a host path" {
+	local d host
+	d=$(kn_tmpdir)
+	host=$d/host-target
+	mkdir "$host"
+	echo host-secret >"$host/marker"
+	cp -a "$KENNEL_ROOTFS" "$d/rootfs"
+	# /run and /home/claude are mount targets; make them escape attempts.
+	rm -rf "$d/rootfs/run" "$d/rootfs/home/claude"
+	ln -s "../../../../../../../../..$host" "$d/rootfs/run"
+	ln -s "$host" "$d/rootfs/home/claude"
+	chmod -R a+rX "$d"
+	run --separate-stderr timeout -k 5 "$KN_TIMEOUT" "$KENNEL" sandbox --rootfs "$d/rootfs" $KN_HOST_ARGS \
+		-- sh -c 'cat /run/marker /home/claude/marker 2>&1; echo done'
+	[[ $output != *host-secret* && $stderr != *host-secret* ]] || kn_fail "the host directory was reachable: $output"
+	# Either kennel refuses (the target resolves inside the rootfs, where it is missing) or the
+	# mount lands inside the rootfs; never on the host path.
+	[[ $status -eq 125 || $output == *done* ]] || kn_fail "unexpected status $status: $output $stderr"
+	kn_assert_eq host-secret "$(cat "$host/marker")" "host marker"
+	[[ $(find "$host" -mindepth 1 | wc -l) -eq 1 ]] || kn_fail "something was created in the host directory"
+}
