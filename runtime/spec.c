@@ -144,6 +144,19 @@ kn_spec *kn_spec_new_default(uint64_t tmpfs_size)
 	return spec;
 }
 
+static void free_mounts(kn_spec *spec)
+{
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		free(spec->mounts[i].destination);
+		free(spec->mounts[i].type);
+		free(spec->mounts[i].source);
+		kn_strv_free(spec->mounts[i].options);
+	}
+	free(spec->mounts);
+	spec->mounts = NULL;
+	spec->n_mounts = 0;
+}
+
 void kn_spec_free(kn_spec *spec)
 {
 	if (!spec)
@@ -155,13 +168,7 @@ void kn_spec_free(kn_spec *spec)
 	free(spec->additional_gids);
 	free(spec->rlimits);
 	free(spec->hostname);
-	for (size_t i = 0; i < spec->n_mounts; i++) {
-		free(spec->mounts[i].destination);
-		free(spec->mounts[i].type);
-		free(spec->mounts[i].source);
-		kn_strv_free(spec->mounts[i].options);
-	}
-	free(spec->mounts);
+	free_mounts(spec);
 	free(spec->uid_mappings);
 	free(spec->gid_mappings);
 	kn_strv_free(spec->masked_paths);
@@ -431,15 +438,7 @@ static int parse_mounts(kn_spec *spec, struct json_object *arr, kn_error *err)
 
 	if ((r = want_type(arr, json_type_array, "mounts", "an array", err)) < 0)
 		return r;
-	for (size_t i = 0; i < spec->n_mounts; i++) {
-		free(spec->mounts[i].destination);
-		free(spec->mounts[i].type);
-		free(spec->mounts[i].source);
-		kn_strv_free(spec->mounts[i].options);
-	}
-	free(spec->mounts);
-	spec->mounts = NULL;
-	spec->n_mounts = 0;
+	free_mounts(spec);
 	n = json_object_array_length(arr);
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *e = json_object_array_get_idx(arr, i);
