@@ -366,6 +366,10 @@ static long try_mount(const struct check *c, const struct opts *o)
 	return ret;
 }
 
+/* Remounting the read-only root read-write, the classic way and by fspick. */
+TRY(try_remount_root_rw, mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND, NULL))
+TRY(try_fspick_root, closed(syscall(SYS_fspick, AT_FDCWD, "/", 0)))
+
 /* A scratch directory is no mount point: root on a host gets EINVAL. */
 TRY(try_umount, umount2(o->scratch, 0))
 TRY(try_pivot_root, syscall(SYS_pivot_root, o->scratch, o->scratch))
@@ -840,6 +844,8 @@ static const struct check checks[] = {
 	 * classic break-out); the new mount API reaches the same code by other
 	 * numbers, and mount_setattr could clear MOUNT_ATTR_RDONLY. */
 	SCRATCH("mount fails EPERM", try_mount, EPERM),
+	ATTEMPT("remount of / read-write fails EPERM", try_remount_root_rw, EPERM),
+	ATTEMPT("fspick of / (to reconfigure it) fails EPERM", try_fspick_root, EPERM),
 	SCRATCH("umount2 fails EPERM", try_umount, EPERM),
 	SCRATCH("pivot_root fails EPERM", try_pivot_root, EPERM),
 	SCRATCH("chroot fails EPERM", try_chroot, EPERM),
