@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "cleanup.h"
 #include "launch.h"
 #include "spec.h"
@@ -43,7 +44,11 @@ static void sandbox_usage(FILE *f)
 	      "failed, 126 when COMMAND cannot be executed, 127 when it is not found.\n"
 	      "\n"
 	      "Options:\n"
-	      "  --rootfs DIR           root filesystem (an unpacked directory; required)\n"
+	      "  --rootfs DIR|NAME|sha256:HEX\n"
+	      "                         root filesystem: a directory, a name pinned in the\n"
+	      "                         lock file, or a digest in the cache (required)\n"
+	      "  --lock FILE            the lock file for NAME (default ./kennel.lock, else\n"
+	      "                         ~/.config/kennel/kennel.lock)\n"
 	      "  --workspace DIR        bind DIR read-write at /workspace and start there\n"
 	      "  --bind SRC:DST[:ro]    bind a host path (recursive; nosuid, nodev)\n"
 	      "  --env K=V | --env K    set a variable (K alone: the host's value);\n"
@@ -89,7 +94,7 @@ static int parse_bind(kn_spec *spec, const char *arg, kn_error *err)
 static int cmd_sandbox(int argc, char **argv)
 {
 	enum { OPT_ROOTFS = 256, OPT_WORKSPACE, OPT_BIND, OPT_ENV, OPT_HOSTNAME, OPT_NETWORK,
-	       OPT_TMPFS_SIZE, OPT_CWD, OPT_HOST_UID, OPT_HOST_GID };
+	       OPT_TMPFS_SIZE, OPT_CWD, OPT_HOST_UID, OPT_HOST_GID, OPT_LOCK };
 	static const struct option longopts[] = {
 		{ "rootfs", required_argument, NULL, OPT_ROOTFS },
 		{ "workspace", required_argument, NULL, OPT_WORKSPACE },
@@ -101,11 +106,14 @@ static int cmd_sandbox(int argc, char **argv)
 		{ "cwd", required_argument, NULL, OPT_CWD },
 		{ "host-uid", required_argument, NULL, OPT_HOST_UID },
 		{ "host-gid", required_argument, NULL, OPT_HOST_GID },
+		{ "lock", required_argument, NULL, OPT_LOCK },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	kn_error err = KN_ERROR_INIT;
-	const char *rootfs = NULL, *workspace = NULL, *hostname = NULL, *cwd = NULL;
+	const char *rootfs = NULL, *workspace = NULL, *hostname = NULL, *cwd = NULL, *lock = NULL;
+	_cleanup_free_ char *rootfs_dir = NULL;
+	_cleanup_close_ int rootfs_lock = -1;
 	char **binds = NULL, **envs = NULL;
 	uint64_t tmpfs_size = KN_DEFAULT_TMPFS_SIZE;
 	uint32_t host_uid = 0, host_gid = 0;
@@ -154,6 +162,9 @@ static int cmd_sandbox(int argc, char **argv)
 		case OPT_CWD:
 			cwd = optarg;
 			break;
+		case OPT_LOCK:
+			lock = optarg;
+			break;
 		case OPT_HOST_UID:
 		case OPT_HOST_GID:
 			if (kn_parse_u32(optarg, opt == OPT_HOST_UID ? "--host-uid" : "--host-gid",
@@ -185,7 +196,12 @@ static int cmd_sandbox(int argc, char **argv)
 				"(scripts/make-test-rootfs builds a small one)\n");
 		goto out;
 	}
-	abs_rootfs = realpath(rootfs, NULL);
+	/* A cache entry stays share-locked while the sandbox runs, so rm/gc leave it alone. */
+	if (kn_rootfs_resolve(rootfs, lock, &rootfs_dir, &rootfs_lock, &err) < 0) {
+		ret = fail(&err);
+		goto out;
+	}
+	abs_rootfs = realpath(rootfs_dir, NULL);
 	if (!abs_rootfs) {
 		kn_error_set(&err, errno, "rootfs %s", rootfs);
 		ret = fail(&err);
@@ -287,12 +303,48 @@ out:
 	return ret;
 }
 
+/*
+ * `kennel rootfs ...` runs the kennel-rootfs helper: libarchive, libcurl and
+ * libcrypto (and the libraries they load) stay out of every sandbox start.
+ * Looked for beside this binary (build tree, or a bin dir with it), then in
+ * the install's libexec dir.
+ */
+static int exec_rootfs_helper(int argc, char **argv)
+{
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *candidates[2] = { NULL, NULL };
+	char **args = kn_xcalloc((size_t) argc + 1, sizeof(char *));
+
+	if (n > 0) {
+		char *slash;
+
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			candidates[0] = kn_xasprintf("%s/kennel-rootfs", self);
+		}
+	}
+	candidates[1] = kn_xasprintf("%s/kennel-rootfs", KENNEL_LIBEXECDIR);
+	args[0] = (char *) "kennel-rootfs";
+	for (int i = 1; i < argc; i++)
+		args[i] = argv[i];
+	for (size_t i = 0; i < 2; i++)
+		if (candidates[i] && access(candidates[i], X_OK) == 0)
+			execv(candidates[i], args);
+	fprintf(stderr, "kennel: rootfs: the helper kennel-rootfs is not installed (looked in %s and %s)\n",
+		candidates[0] ? candidates[0] : "(beside kennel)", candidates[1]);
+	return KN_EXIT_RUNTIME;
+}
+
 static void usage(FILE *f)
 {
 	fputs("Usage: kennel COMMAND [OPTIONS]\n"
 	      "\n"
 	      "Commands:\n"
 	      "  sandbox [OPTIONS] -- CMD   run one command in a sandbox (see kennel sandbox --help)\n"
+	      "  rootfs pull|ls|verify|rm|gc  pinned root filesystems (see kennel rootfs --help)\n"
 	      "  oci ...                    the OCI runtime command line (same as kennel-oci)\n"
 	      "  version                    print the version\n",
 	      f);
@@ -308,6 +360,8 @@ int kn_cli_main(int argc, char **argv)
 		return cmd_sandbox(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "oci"))
 		return kn_oci_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "rootfs"))
+		return exec_rootfs_helper(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
 		printf("kennel %s\n", KENNEL_VERSION);
 		return 0;

@@ -211,7 +211,9 @@ kn_cleanup() {
 	[[ -f $reg ]] || return 0
 	while IFS= read -r d; do
 		[[ -n $d && -d $d ]] || continue
+		# unpacked trees may hold read-only directories: make them ours first
 		rm -rf "$d" 2>/dev/null ||
+			{ chmod -R u+rwX "$d" 2>/dev/null; rm -rf "$d" 2>/dev/null; } ||
 			unshare --map-auto --map-root-user rm -rf "$d" 2>/dev/null ||
 			echo "# kn_cleanup: could not remove $d" >&3
 	done <"$reg"

@@ -1,0 +1,1628 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Safe unpacking of an untrusted root filesystem archive.
+ *
+ * How this works (one kn_unpack_archive() call, three threads in a pipeline
+ * so that decompression, writing and hashing overlap):
+ *  1. The reader thread runs libarchive (every filter, the tar formats:
+ *     ustar, pax, GNU) and queues each entry's header, then copies of its
+ *     data blocks, to the writer.  It also stops at the entry limit and,
+ *     early, at the size limit (a decompression bomb is not decompressed
+ *     further than the limit plus one block).
+ *  2. The writer (the calling thread) does every filesystem operation, in
+ *     archive order.  The entry's path (and a symlink's or hardlink's
+ *     target) is checked lexically; its parent directory is opened beneath
+ *     the destination with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+ *     RESOLVE_NO_MAGICLINKS), missing ancestors created one name at a time
+ *     the same way, and kept open while the following entries share it;
+ *     the object is created on the final name with mkdirat, openat(O_CREAT
+ *     | O_EXCL | O_NOFOLLOW), symlinkat, linkat or mknodat (FIFOs), none of
+ *     which follows a symlink in the last component.  File data is charged
+ *     to the size limit block by block as it is written, then handed on.
+ *  3. The hasher thread (only with a manifest) computes each file's SHA-256
+ *     from the blocks the writer has written and prints the manifest lines,
+ *     in archive order.
+ *  4. At the end, the writer applies directory modes and mtimes, deepest
+ *     first, on fds opened O_DIRECTORY | O_NOFOLLOW beneath the
+ *     destination: until then every directory is 0700, so a read-only
+ *     directory entry does not stop later entries from being written into
+ *     it.
+ *
+ * Nothing here follows a symlink the archive made: the guarantee comes from
+ * the kernel (openat2 resolve flags, O_NOFOLLOW, O_EXCL), the lexical checks
+ * give the user a clear refusal message and keep escaping links out of the
+ * tree for the code that runs the sandbox later.
+ */
+#include "unpack.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "util.h"
+
+/* Read size handed to libarchive: large reads, few syscalls. */
+#define READ_BLOCK_SIZE (1U << 20)
+
+/* Bytes queued between two threads before the producer waits. */
+#define QUEUE_MAX_BYTES (32U << 20)
+
+/* Room for the reader's error message (as much as a kn_error holds). */
+#define END_MSG_MAX 1024
+
+/* Longest entry path accepted: the kernel's limit for one path argument. */
+#define MAX_PATH_LEN PATH_MAX
+
+/* How many bytes of an archive-supplied name go into an error message. */
+#define MSG_NAME_MAX 200
+
+#define RESOLVE_SAFE (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
+
+static inline void archive_read_freep(struct archive **a)
+{
+	if (*a)
+		archive_read_free(*a);
+}
+#define _cleanup_archive_ __attribute__((cleanup(archive_read_freep)))
+
+/* ---- the pipeline's items and queues ----------------------------------- */
+
+/* An entry's header, copied out of libarchive by the reader. */
+struct header {
+	const char *path;     /* as the archive spells it; NULL when unreadable */
+	const char *symlink;  /* a symlink's target, or NULL */
+	const char *hardlink; /* a hardlink's target, or NULL */
+	const char *warning;  /* libarchive's warning on this header, or NULL */
+	mode_t type;          /* AE_IFREG, AE_IFDIR, ... */
+	mode_t perm;          /* 07777 bits, as in the archive */
+	bool has_mtime;
+	struct timespec mtime;
+	bool has_size;
+	uint64_t size;
+	uint64_t xattrs;      /* distinct xattr names (none is applied) */
+	uint64_t seq;         /* 1-based number of the entry in the archive */
+};
+
+enum item_kind {
+	ITEM_ENTRY,      /* reader -> writer: a header */
+	ITEM_DATA,       /* reader -> writer -> hasher: a block of file data */
+	ITEM_FILE_END,   /* reader -> writer: the file's data is complete;
+			  * writer -> hasher: the same, with the manifest line */
+	ITEM_FILE_BEGIN, /* writer -> hasher: a file's data follows */
+	ITEM_LINE,       /* writer -> hasher: a manifest line for a non-file */
+	ITEM_END,        /* end of the stream: code 0, or an error and its message */
+};
+
+struct item {
+	struct item *next;
+	enum item_kind kind;
+	size_t cost;      /* bytes charged to the queue holding it */
+	struct header hdr;/* ITEM_ENTRY */
+	uint64_t off;     /* ITEM_DATA: offset in the file;
+			   * ITEM_FILE_END to the hasher: where the digest goes in text */
+	uint64_t zeros;   /* ITEM_DATA, ITEM_FILE_END: a hole to hash first */
+	size_t len;       /* ITEM_DATA: bytes in data */
+	int code;         /* ITEM_END: 0 or a positive errno value */
+	char *text;       /* ITEM_END: message; ITEM_LINE, ITEM_FILE_END: line */
+	unsigned char data[];
+};
+
+static struct item *item_new(enum item_kind kind, size_t extra)
+{
+	struct item *it = kn_xmalloc(sizeof(*it) + extra);
+
+	memset(it, 0, sizeof(*it));
+	it->kind = kind;
+	it->cost = sizeof(*it) + extra;
+	return it;
+}
+
+/*
+ * A queue between one producer and one consumer, bounded in bytes.  The
+ * consumer may close it: what is queued is dropped and later pushes fail,
+ * which is how a producer learns that it should stop.
+ */
+struct queue {
+	pthread_mutex_t lock;
+	pthread_cond_t can_pop, can_push;
+	struct item *head, *tail;
+	size_t cost;
+	bool pop_waiting, push_waiting, closed;
+};
+
+static void queue_init(struct queue *q)
+{
+	memset(q, 0, sizeof(*q));
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_cond_init(&q->can_pop, NULL);
+	pthread_cond_init(&q->can_push, NULL);
+}
+
+static void queue_drop_all(struct queue *q)
+{
+	while (q->head) {
+		struct item *it = q->head;
+
+		q->head = it->next;
+		free(it);
+	}
+	q->tail = NULL;
+	q->cost = 0;
+}
+
+static void queue_destroy(struct queue *q)
+{
+	queue_drop_all(q);
+	pthread_mutex_destroy(&q->lock);
+	pthread_cond_destroy(&q->can_pop);
+	pthread_cond_destroy(&q->can_push);
+}
+
+/* Queue @it (taken over, freed if the queue is closed).  Return: false when closed. */
+static bool queue_push(struct queue *q, struct item *it)
+{
+	pthread_mutex_lock(&q->lock);
+	/* an item larger than the budget still goes through an empty queue */
+	while (!q->closed && q->head && q->cost + it->cost > QUEUE_MAX_BYTES) {
+		q->push_waiting = true;
+		pthread_cond_wait(&q->can_push, &q->lock);
+	}
+	q->push_waiting = false;
+	if (q->closed) {
+		pthread_mutex_unlock(&q->lock);
+		free(it);
+		return false;
+	}
+	it->next = NULL;
+	if (q->tail)
+		q->tail->next = it;
+	else
+		q->head = it;
+	q->tail = it;
+	q->cost += it->cost;
+	if (q->pop_waiting)
+		pthread_cond_signal(&q->can_pop);
+	pthread_mutex_unlock(&q->lock);
+	return true;
+}
+
+static struct item *queue_pop(struct queue *q)
+{
+	struct item *it;
+
+	pthread_mutex_lock(&q->lock);
+	while (!q->head) {
+		q->pop_waiting = true;
+		pthread_cond_wait(&q->can_pop, &q->lock);
+	}
+	q->pop_waiting = false;
+	it = q->head;
+	q->head = it->next;
+	if (!q->head)
+		q->tail = NULL;
+	q->cost -= it->cost;
+	/* wake the producer once half the budget is free, not per item */
+	if (q->push_waiting && q->cost <= QUEUE_MAX_BYTES / 2)
+		pthread_cond_signal(&q->can_push);
+	pthread_mutex_unlock(&q->lock);
+	return it;
+}
+
+/* The consumer gives up: drop what is queued, fail the producer's pushes. */
+static void queue_close(struct queue *q)
+{
+	pthread_mutex_lock(&q->lock);
+	q->closed = true;
+	queue_drop_all(q);
+	pthread_cond_broadcast(&q->can_push);
+	pthread_mutex_unlock(&q->lock);
+}
+
+/* ---- the writer's state ------------------------------------------------- */
+
+/* A directory whose mode and mtime are applied at the end. */
+struct pending_dir {
+	char *path;     /* normalised, "" for the tree's root */
+	size_t depth;   /* number of components; 0 for the root */
+	size_t seq;     /* archive order: later entries for the same dir win */
+	mode_t mode;    /* permission bits to apply */
+	bool has_mtime;
+	struct timespec mtime;
+};
+
+struct unpacker {
+	int dest_fd;
+	uint64_t max_bytes;
+	unsigned flags;                /* KN_UNPACK_* */
+	bool skipping;                 /* the current entry is a skipped whiteout */
+	kn_unpack_stats *stats;
+	kn_error *err;
+
+	/* File modes are passed to openat(O_CREAT); fchmod only when the
+	 * umask (or a default ACL on the destination) would change them. */
+	mode_t umask;
+	bool always_chmod;
+
+	/* The parent directory of the previous entry, kept open. */
+	int parent_fd;
+	size_t parent_len;
+	char parent_path[MAX_PATH_LEN];
+
+	struct pending_dir *dirs;
+	size_t ndirs, capdirs;
+
+	/* The hasher's queue, or NULL without a manifest. */
+	struct queue *to_hasher;
+
+	/* The entry being written: its header item, and for a file its fd. */
+	struct item *cur;
+	const char *raw_path;          /* cur's path as the archive spells it */
+	int file_fd;
+	mode_t file_perm;
+	uint64_t file_pos;             /* end of the data written so far */
+	char path[MAX_PATH_LEN];       /* the entry's path, normalised */
+	char target[MAX_PATH_LEN];     /* a hardlink's target, normalised */
+};
+
+/* ---- messages -------------------------------------------------------- */
+
+/*
+ * Copy an archive-supplied name into @out for an error message: control
+ * bytes are shown as \xNN (a name must not drive the user's terminal) and
+ * long names are cut with "...".
+ */
+static const char *msg_name(const char *s, char *out, size_t cap)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	if (!s)
+		s = "(null)";
+	for (; *s; s++) {
+		unsigned char c = (unsigned char) *s;
+
+		if (o + 8 >= cap || o >= MSG_NAME_MAX) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (c < 0x20 || c == 0x7f || c == '\\') {
+			out[o++] = '\\';
+			if (c == '\\') {
+				out[o++] = '\\';
+			} else {
+				out[o++] = 'x';
+				out[o++] = hex[c >> 4];
+				out[o++] = hex[c & 15];
+			}
+		} else {
+			out[o++] = (char) c;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+#define MSG_BUF (MSG_NAME_MAX + 16)
+
+/* Refuse the current entry: "entry 'PATH': REASON" without strerror. */
+static int refuse(struct unpacker *u, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int refuse(struct unpacker *u, int code, const char *fmt, ...)
+{
+	char reason[768];
+	char name[MSG_BUF];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	return kn_error_setx(u->err, code, "entry '%s': %s",
+			     msg_name(u->raw_path, name, sizeof(name)), reason);
+}
+
+/* A system call failed on the current entry: "entry 'PATH': WHAT: strerror". */
+static int fail(struct unpacker *u, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct unpacker *u, int code, const char *fmt, ...)
+{
+	char what[768];
+	char name[MSG_BUF];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return kn_error_set(u->err, code, "entry '%s': %s",
+			    msg_name(u->raw_path, name, sizeof(name)), what);
+}
+
+/* ---- lexical checks --------------------------------------------------- */
+
+/*
+ * Normalise @path into @buf: drop "." components, empty components ("//")
+ * and a trailing "/".  Return: 1 when nothing is left (the tree's root),
+ * 0 with the normalised path in @buf, or -EINVAL with @err set.
+ */
+static int normalise_path(const char *path, char *buf, size_t cap, kn_error *err)
+{
+	char name[MSG_BUF];
+	const char *p = path;
+	size_t o = 0;
+
+	if (!buf || cap == 0)
+		return kn_error_setx(err, EINVAL, "entry: no buffer for the path");
+	buf[0] = '\0';
+	if (!path || !*path)
+		return kn_error_setx(err, EINVAL, "entry '': empty path");
+	if (*path == '/')
+		return kn_error_setx(err, EINVAL, "entry '%s': absolute path",
+				     msg_name(path, name, sizeof(name)));
+	while (*p) {
+		const char *end = strchrnul(p, '/');
+		size_t len = (size_t) (end - p);
+
+		if (len == 2 && p[0] == '.' && p[1] == '.')
+			return kn_error_setx(err, EINVAL, "entry '%s': '..' in path",
+					     msg_name(path, name, sizeof(name)));
+		if (len > 0 && !(len == 1 && p[0] == '.')) {
+			if (o + (o > 0) + len + 1 > cap)
+				return kn_error_setx(err, EINVAL, "entry '%s': path too long",
+						     msg_name(path, name, sizeof(name)));
+			if (o > 0)
+				buf[o++] = '/';
+			memcpy(buf + o, p, len);
+			o += len;
+		}
+		p = *end ? end + 1 : end;
+	}
+	buf[o] = '\0';
+	return o == 0 ? 1 : 0;
+}
+
+int kn_unpack_check_path(const char *path, char *buf, size_t cap, const char **out, kn_error *err)
+{
+	char name[MSG_BUF];
+	int r;
+
+	r = normalise_path(path, buf, cap, err);
+	if (r < 0)
+		return r;
+	if (r == 1)
+		return kn_error_setx(err, EINVAL, "entry '%s': names the tree's root",
+				     msg_name(path, name, sizeof(name)));
+	if (out)
+		*out = buf;
+	return 0;
+}
+
+int kn_unpack_check_symlink(const char *path, const char *target, kn_error *err)
+{
+	char name[MSG_BUF], tname[MSG_BUF];
+	const char *p;
+	size_t depth = 0;
+
+	if (!path || !target)
+		return kn_error_setx(err, EINVAL, "symlink: no path or target");
+	if (!*target)
+		return kn_error_setx(err, EINVAL, "entry '%s': empty symlink target",
+				     msg_name(path, name, sizeof(name)));
+	/*
+	 * Lexical resolution: start in the link's own directory (@path is
+	 * normalised, so its depth is its number of '/'), or at the root for
+	 * an absolute target, as the link resolves inside the sandbox.  The
+	 * link's directories are real directories (the parent was opened
+	 * with RESOLVE_NO_SYMLINKS and cannot be replaced while it holds the
+	 * link), so the leading ".." of a target are exact.
+	 */
+	if (*target != '/')
+		for (p = path; *p; p++)
+			depth += *p == '/';
+	for (p = target; *p;) {
+		const char *end = strchrnul(p, '/');
+		size_t len = (size_t) (end - p);
+
+		if (len == 2 && p[0] == '.' && p[1] == '.') {
+			if (depth == 0)
+				return kn_error_setx(err, EPERM,
+						     "entry '%s': symlink target '%s' leaves the tree",
+						     msg_name(path, name, sizeof(name)),
+						     msg_name(target, tname, sizeof(tname)));
+			depth--;
+		} else if (len > 0 && !(len == 1 && p[0] == '.')) {
+			depth++;
+		}
+		p = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
+/* ---- parent directories ----------------------------------------------- */
+
+static int openat2_beneath(int dirfd, const char *path, int flags)
+{
+	struct open_how how = {
+		.flags = (uint64_t) (flags | O_CLOEXEC),
+		.resolve = RESOLVE_SAFE,
+	};
+	int fd;
+
+	do
+		fd = (int) syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	while (fd < 0 && errno == EAGAIN);
+	return fd < 0 ? -errno : fd;
+}
+
+static int pending_dir_add(struct unpacker *u, const char *path, mode_t mode,
+			   const struct timespec *mtime)
+{
+	struct pending_dir *d;
+	size_t depth = 0;
+
+	if (u->ndirs == u->capdirs) {
+		u->capdirs = u->capdirs ? u->capdirs * 2 : 256;
+		u->dirs = kn_xrealloc(u->dirs, u->capdirs * sizeof(*u->dirs));
+	}
+	if (*path) {
+		depth = 1;
+		for (const char *p = path; *p; p++)
+			depth += *p == '/';
+	}
+	d = &u->dirs[u->ndirs];
+	d->path = kn_xstrdup(path);
+	d->depth = depth;
+	d->seq = u->ndirs;
+	d->mode = mode;
+	d->has_mtime = mtime != NULL;
+	if (mtime)
+		d->mtime = *mtime;
+	u->ndirs++;
+	return 0;
+}
+
+/* Explain an openat2 failure on a parent directory. */
+static int parent_error(struct unpacker *u, int r, const char *parent)
+{
+	char name[MSG_BUF];
+
+	msg_name(parent, name, sizeof(name));
+	switch (-r) {
+	case ELOOP:
+		return refuse(u, EPERM, "parent '%s' is a symlink or goes through one (a directory "
+			      "replaced by a symlink cannot hold later entries)", name);
+	case ENOTDIR:
+		return refuse(u, EPERM, "parent '%s' is not a directory", name);
+	case EXDEV:
+		return refuse(u, EPERM, "parent '%s' leaves the tree", name);
+	case ENOSYS:
+		return fail(u, ENOSYS, "openat2 (Linux 5.6 or later is needed to unpack safely)");
+	default:
+		return fail(u, -r, "open parent directory '%s'", name);
+	}
+}
+
+/*
+ * Create the missing ancestors of an entry one name at a time (tar does:
+ * archives often omit directory entries), each one opened with the safe
+ * resolve flags right after creation.  They get mode 0755 at the end,
+ * unless a later entry for them says otherwise.
+ */
+static int create_parents(struct unpacker *u, char *parent)
+{
+	_cleanup_close_ int cur = -1;
+	char *p = parent;
+
+	for (;;) {
+		char *slash = strchr(p, '/');
+		int dirfd = cur >= 0 ? cur : u->dest_fd;
+		int fd;
+
+		/* @parent is cut after the current name so that it names the
+		 * ancestor being worked on, in messages and for the mode */
+		if (slash)
+			*slash = '\0';
+		fd = openat2_beneath(dirfd, p, O_PATH | O_DIRECTORY);
+		if (fd == -ENOENT) {
+			if (mkdirat(dirfd, p, 0700) < 0 && errno != EEXIST)
+				fd = -errno;
+			else
+				fd = openat2_beneath(dirfd, p, O_PATH | O_DIRECTORY);
+			if (fd >= 0)
+				pending_dir_add(u, parent, 0755, NULL);
+		}
+		if (fd < 0)
+			fd = parent_error(u, fd, parent);
+		if (slash)
+			*slash = '/';
+		if (fd < 0)
+			return fd;
+		if (cur >= 0)
+			close(cur);
+		cur = fd;
+		if (!slash)
+			return steal_fd(&cur);
+		p = slash + 1;
+	}
+}
+
+static void parent_forget(struct unpacker *u)
+{
+	if (u->parent_fd >= 0)
+		close(u->parent_fd);
+	u->parent_fd = -1;
+	u->parent_len = 0;
+}
+
+/*
+ * Open the parent directory of @path (normalised) beneath the destination.
+ * Return: 0 with *dirfd (owned by @u, not to be closed) and *name (the last
+ * component, inside @path), or -errno with u->err set.
+ */
+static int open_parent(struct unpacker *u, char *path, int *dirfd, const char **name)
+{
+	char *slash = strrchr(path, '/');
+	size_t len;
+	int fd;
+
+	if (!slash) {
+		*dirfd = u->dest_fd;
+		*name = path;
+		return 0;
+	}
+	len = (size_t) (slash - path);
+	*name = slash + 1;
+	if (u->parent_fd >= 0 && u->parent_len == len && memcmp(u->parent_path, path, len) == 0) {
+		*dirfd = u->parent_fd;
+		return 0;
+	}
+	parent_forget(u);
+	*slash = '\0';
+	fd = openat2_beneath(u->dest_fd, path, O_PATH | O_DIRECTORY);
+	if (fd == -ENOENT)
+		fd = create_parents(u, path);
+	else if (fd < 0)
+		fd = parent_error(u, fd, path);
+	if (fd >= 0) {
+		memcpy(u->parent_path, path, len + 1);
+		u->parent_len = len;
+		u->parent_fd = fd;
+	}
+	*slash = '/';
+	if (fd < 0)
+		return fd;
+	*dirfd = fd;
+	return 0;
+}
+
+/*
+ * Something exists at @name where the entry wants to create its object:
+ * remove it as tar does (a non-empty directory stays, and the entry fails).
+ * Never follows a symlink: unlinkat removes the link itself.
+ */
+static int remove_existing(struct unpacker *u, int dirfd, const char *name)
+{
+	struct stat st;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : fail(u, errno, "stat existing entry");
+	if (S_ISDIR(st.st_mode)) {
+		if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0) {
+			if (errno == ENOTEMPTY || errno == EEXIST)
+				return refuse(u, ENOTEMPTY, "replaces a non-empty directory");
+			return fail(u, errno, "remove the directory it replaces");
+		}
+		/* it may have been the cached parent (an empty one); @dirfd
+		 * may be that cache too: callers open the parent again */
+		parent_forget(u);
+	} else if (unlinkat(dirfd, name, 0) < 0) {
+		return fail(u, errno, "remove the entry it replaces");
+	}
+	return 0;
+}
+
+/* ---- manifest lines ----------------------------------------------------- */
+
+static size_t escaped_len(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += (*s == '\\' || *s == '\t' || *s == '\n') ? 2 : 1;
+	return n;
+}
+
+/* '\\', '\t' and '\n' as \\ \t \n: a line per entry, a tab between fields. */
+static char *put_escaped(char *o, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '\t' || *s == '\n') {
+			*o++ = '\\';
+			*o++ = *s == '\\' ? '\\' : *s == '\t' ? 't' : 'n';
+		} else {
+			*o++ = *s;
+		}
+	}
+	return o;
+}
+
+/*
+ * A manifest line, TYPE MODE SIZE SHA256 PATH [TARGET], for the hasher to
+ * print.  For ITEM_FILE_END the digest is left out and ->off says where the
+ * hasher puts it; ITEM_LINE carries "-" there.
+ */
+static struct item *manifest_item(enum item_kind kind, char type, mode_t mode, uint64_t size,
+				  const char *path, const char *target)
+{
+	char head[64];
+	int hl = snprintf(head, sizeof(head), "%c\t%04o\t%llu\t", type, (unsigned) (mode & 07777),
+			  (unsigned long long) size);
+	size_t n = (size_t) hl + 1 + 1 + escaped_len(path) + (target ? 1 + escaped_len(target) : 0) + 2;
+	struct item *it = item_new(kind, n);
+	char *o = (char *) it->data;
+
+	memcpy(o, head, (size_t) hl);
+	o += hl;
+	it->off = (uint64_t) hl;
+	if (kind == ITEM_LINE)
+		*o++ = '-';
+	*o++ = '\t';
+	o = put_escaped(o, path);
+	if (target) {
+		*o++ = '\t';
+		o = put_escaped(o, target);
+	}
+	*o++ = '\n';
+	*o = '\0';
+	it->text = (char *) it->data;
+	return it;
+}
+
+/* Hand @it to the hasher, or drop it when there is no manifest. */
+static void to_hasher(struct unpacker *u, struct item *it)
+{
+	if (u->to_hasher)
+		queue_push(u->to_hasher, it);
+	else
+		free(it);
+}
+
+static void manifest_line(struct unpacker *u, char type, mode_t mode, const char *path,
+			  const char *target)
+{
+	if (u->to_hasher)
+		to_hasher(u, manifest_item(ITEM_LINE, type, mode, 0, path, target));
+}
+
+/* ---- entries ------------------------------------------------------------ */
+
+static mode_t entry_perm(struct unpacker *u, const struct header *h)
+{
+	mode_t mode = h->perm & 07777;
+
+	if (mode & (S_ISUID | S_ISGID)) {
+		u->stats->stripped_setid += !!(mode & S_ISUID) + !!(mode & S_ISGID);
+		mode &= ~(mode_t) (S_ISUID | S_ISGID);
+	}
+	return mode;
+}
+
+static const struct timespec *entry_mtime(const struct header *h)
+{
+	return h->has_mtime ? &h->mtime : NULL;
+}
+
+/* Would creating @perm under the umask give something else than @perm? */
+static bool needs_chmod(const struct unpacker *u, mode_t perm)
+{
+	return u->always_chmod || (perm & u->umask & 0777) != 0;
+}
+
+static int set_mtime_fd(struct unpacker *u, int fd, const struct timespec *mtime)
+{
+	struct timespec times[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_nsec = UTIME_OMIT } };
+
+	if (!mtime)
+		return 0;
+	times[1] = *mtime;
+	return futimens(fd, times) < 0 ? fail(u, errno, "set mtime") : 0;
+}
+
+static int unpack_dir(struct unpacker *u, const struct header *h)
+{
+	const char *name;
+	mode_t perm = entry_perm(u, h);
+	int dirfd, r;
+
+	r = open_parent(u, u->path, &dirfd, &name);
+	if (r < 0)
+		return r;
+	/* 0700 until the end: private while unpacking, always writable by us. */
+	if (mkdirat(dirfd, name, 0700) < 0) {
+		struct stat st;
+
+		if (errno != EEXIST)
+			return fail(u, errno, "mkdir");
+		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return fail(u, errno, "stat existing entry");
+		if (!S_ISDIR(st.st_mode)) {
+			r = remove_existing(u, dirfd, name);
+			if (r < 0)
+				return r;
+			r = open_parent(u, u->path, &dirfd, &name);
+			if (r < 0)
+				return r;
+			if (mkdirat(dirfd, name, 0700) < 0)
+				return fail(u, errno, "mkdir");
+		}
+		/* an existing directory: only its mode and mtime change */
+	}
+	pending_dir_add(u, u->path, perm, entry_mtime(h));
+	manifest_line(u, 'd', perm, u->path, NULL);
+	u->stats->entries++;
+	return 0;
+}
+
+static int write_all(struct unpacker *u, int fd, const unsigned char *buf, size_t len, off_t off)
+{
+	while (len > 0) {
+		ssize_t n = pwrite(fd, buf, len, off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return fail(u, errno, "write");
+		}
+		buf += n;
+		len -= (size_t) n;
+		off += n;
+	}
+	return 0;
+}
+
+/* Charge @n more bytes of file data to the size limit. */
+static int charge(struct unpacker *u, uint64_t n)
+{
+	if (n > u->max_bytes - u->stats->bytes)
+		return refuse(u, EFBIG, "unpacked data exceeds the limit of %llu bytes "
+			      "(raise --max-unpacked-size if the archive is trusted)",
+			      (unsigned long long) u->max_bytes);
+	u->stats->bytes += n;
+	return 0;
+}
+
+static int file_begin(struct unpacker *u, const struct header *h)
+{
+	const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+	mode_t perm = entry_perm(u, h);
+	const char *name;
+	int dirfd, fd, r;
+
+	r = open_parent(u, u->path, &dirfd, &name);
+	if (r < 0)
+		return r;
+	/* a new file's fd is writable whatever its mode (0444, 0000) */
+	fd = openat(dirfd, name, flags, perm);
+	if (fd < 0 && errno == EEXIST) {
+		/* tar semantics: the later entry replaces the earlier one */
+		r = remove_existing(u, dirfd, name);
+		if (r < 0)
+			return r;
+		r = open_parent(u, u->path, &dirfd, &name);
+		if (r < 0)
+			return r;
+		fd = openat(dirfd, name, flags, perm);
+	}
+	if (fd < 0)
+		return fail(u, errno, "create file");
+	u->file_fd = fd;
+	u->file_perm = perm;
+	u->file_pos = 0;
+	to_hasher(u, item_new(ITEM_FILE_BEGIN, 0));
+	return 0;
+}
+
+/* A block of the current file's data: charged, written, handed on (@it taken). */
+static int file_data(struct unpacker *u, struct item *it)
+{
+	uint64_t hole;
+	int r;
+
+	if (u->file_fd < 0 || it->off < u->file_pos) {
+		free(it);
+		return refuse(u, EINVAL, "data blocks out of order");
+	}
+	/* a hole (sparse file) counts as what it will read back as */
+	hole = it->off - u->file_pos;
+	r = charge(u, hole + it->len);
+	if (r == 0)
+		r = write_all(u, u->file_fd, it->data, it->len, (off_t) it->off);
+	if (r < 0) {
+		free(it);
+		return r;
+	}
+	u->file_pos = it->off + it->len;
+	it->zeros = hole;
+	to_hasher(u, it);
+	return 0;
+}
+
+static int file_end(struct unpacker *u)
+{
+	const struct header *h = &u->cur->hdr;
+	uint64_t hole = 0;
+	struct item *line;
+	int r;
+
+	if (u->file_fd < 0)
+		return refuse(u, EINVAL, "file data without a file");
+	/* a trailing hole */
+	if (h->has_size && h->size > u->file_pos) {
+		hole = h->size - u->file_pos;
+		r = charge(u, hole);
+		if (r < 0)
+			return r;
+		if (ftruncate(u->file_fd, (off_t) h->size) < 0)
+			return fail(u, errno, "truncate");
+		u->file_pos = h->size;
+	}
+	if (needs_chmod(u, u->file_perm) && fchmod(u->file_fd, u->file_perm) < 0)
+		return fail(u, errno, "chmod");
+	r = set_mtime_fd(u, u->file_fd, entry_mtime(h));
+	if (r < 0)
+		return r;
+	r = close(u->file_fd);
+	u->file_fd = -1;
+	if (r < 0)
+		return fail(u, errno, "close");
+	if (u->to_hasher) {
+		line = manifest_item(ITEM_FILE_END, 'f', u->file_perm, u->file_pos, u->path, NULL);
+		line->zeros = hole;
+		to_hasher(u, line);
+	}
+	u->stats->entries++;
+	return 0;
+}
+
+static int unpack_symlink(struct unpacker *u, const struct header *h)
+{
+	const char *target = h->symlink;
+	const struct timespec *mtime = entry_mtime(h);
+	const char *name;
+	int dirfd, r;
+
+	if (!target)
+		return refuse(u, EINVAL, "symlink without a target");
+	r = kn_unpack_check_symlink(u->path, target, u->err);
+	if (r < 0) {
+		/* restated with the archive's spelling of the path */
+		char tname[MSG_BUF];
+
+		return refuse(u, -r, r == -EPERM ? "symlink target '%s' leaves the tree"
+						  : "invalid symlink target '%s'",
+			      msg_name(target, tname, sizeof(tname)));
+	}
+	r = open_parent(u, u->path, &dirfd, &name);
+	if (r < 0)
+		return r;
+	if (symlinkat(target, dirfd, name) < 0) {
+		if (errno != EEXIST)
+			return fail(u, errno, "symlink");
+		r = remove_existing(u, dirfd, name);
+		if (r < 0)
+			return r;
+		r = open_parent(u, u->path, &dirfd, &name);
+		if (r < 0)
+			return r;
+		if (symlinkat(target, dirfd, name) < 0)
+			return fail(u, errno, "symlink");
+	}
+	if (mtime) {
+		struct timespec times[2] = { { .tv_nsec = UTIME_OMIT }, *mtime };
+
+		if (utimensat(dirfd, name, times, AT_SYMLINK_NOFOLLOW) < 0)
+			return fail(u, errno, "set mtime");
+	}
+	manifest_line(u, 'l', 0777, u->path, target);
+	u->stats->entries++;
+	return 0;
+}
+
+static int unpack_hardlink(struct unpacker *u, const struct header *h)
+{
+	const char *raw_target = h->hardlink;
+	char tname[MSG_BUF];
+	_cleanup_close_ int tdir_own = -1;
+	const char *name, *tbase;
+	char *slash;
+	struct stat st;
+	int dirfd, tdir, r;
+
+	msg_name(raw_target, tname, sizeof(tname));
+	/* pax lets a hardlink carry data (the body of a regular file) */
+	if (h->has_size && h->size > 0)
+		return refuse(u, EPERM, "hardlink to '%s' carries data", tname);
+	r = normalise_path(raw_target, u->target, sizeof(u->target), NULL);
+	if (r != 0)
+		return refuse(u, EPERM, "hardlink target '%s' is not a path inside the tree", tname);
+
+	/* The target's directory: the cached parent when it is the same one. */
+	slash = strrchr(u->target, '/');
+	if (!slash) {
+		tdir = u->dest_fd;
+		tbase = u->target;
+	} else if (u->parent_fd >= 0 && u->parent_len == (size_t) (slash - u->target) &&
+		   memcmp(u->parent_path, u->target, u->parent_len) == 0) {
+		tdir = u->parent_fd;
+		tbase = slash + 1;
+	} else {
+		*slash = '\0';
+		tdir_own = openat2_beneath(u->dest_fd, u->target, O_PATH | O_DIRECTORY);
+		*slash = '/';
+		if (tdir_own < 0)
+			return refuse(u, EPERM, "hardlink target '%s' is not a file unpacked "
+				      "from this archive", tname);
+		tdir = tdir_own;
+		tbase = slash + 1;
+	}
+	/* Everything in the tree was made by this unpack, so a regular file
+	 * there is one it unpacked; anything else (a directory, a symlink, a
+	 * FIFO, nothing) is refused. */
+	if (fstatat(tdir, tbase, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+		return refuse(u, EPERM, "hardlink target '%s' is not a file unpacked from "
+			      "this archive", tname);
+
+	if (strcmp(u->path, u->target) == 0) {
+		/* GNU tar stores a file named twice as a link to itself */
+		manifest_line(u, 'h', st.st_mode, u->path, u->target);
+		return 0;
+	}
+	/* Opening the link's parent may close the cached fd tdir points to. */
+	if (tdir == u->parent_fd) {
+		tdir_own = fcntl(tdir, F_DUPFD_CLOEXEC, 0);
+		if (tdir_own < 0)
+			return fail(u, errno, "dup");
+		tdir = tdir_own;
+	}
+	r = open_parent(u, u->path, &dirfd, &name);
+	if (r < 0)
+		return r;
+	/* flags 0: never AT_SYMLINK_FOLLOW */
+	if (linkat(tdir, tbase, dirfd, name, 0) < 0) {
+		if (errno != EEXIST)
+			return fail(u, errno, "link to '%s'", tname);
+		r = remove_existing(u, dirfd, name);
+		if (r < 0)
+			return r;
+		r = open_parent(u, u->path, &dirfd, &name);
+		if (r < 0)
+			return r;
+		if (linkat(tdir, tbase, dirfd, name, 0) < 0)
+			return fail(u, errno, "link to '%s'", tname);
+	}
+	manifest_line(u, 'h', st.st_mode, u->path, u->target);
+	u->stats->entries++;
+	return 0;
+}
+
+static int unpack_fifo(struct unpacker *u, const struct header *h)
+{
+	_cleanup_close_ int fd = -1;
+	mode_t perm = entry_perm(u, h);
+	const char *name;
+	struct stat st;
+	int dirfd, r;
+
+	r = open_parent(u, u->path, &dirfd, &name);
+	if (r < 0)
+		return r;
+	/* 0600 so that we can open it to set the mode: fchmod needs an fd
+	 * (not O_PATH), and chmod by name would follow a symlink */
+	if (mknodat(dirfd, name, S_IFIFO | 0600, 0) < 0) {
+		if (errno != EEXIST)
+			return fail(u, errno, "mkfifo");
+		r = remove_existing(u, dirfd, name);
+		if (r < 0)
+			return r;
+		r = open_parent(u, u->path, &dirfd, &name);
+		if (r < 0)
+			return r;
+		if (mknodat(dirfd, name, S_IFIFO | 0600, 0) < 0)
+			return fail(u, errno, "mkfifo");
+	}
+	/* O_NONBLOCK: opening a FIFO for reading does not wait for a writer */
+	fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return fail(u, errno, "open fifo");
+	if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode))
+		return fail(u, EIO, "open fifo: not the FIFO just created");
+	if (fchmod(fd, perm) < 0)
+		return fail(u, errno, "chmod");
+	r = set_mtime_fd(u, fd, entry_mtime(h));
+	if (r < 0)
+		return r;
+	manifest_line(u, 'p', perm, u->path, NULL);
+	u->stats->entries++;
+	return 0;
+}
+
+static int unpack_entry(struct unpacker *u, const struct header *h)
+{
+	int r;
+
+	u->raw_path = h->path;
+	if (!h->path)
+		return kn_error_setx(u->err, EINVAL, "entry #%llu: no usable path (%s)",
+				     (unsigned long long) h->seq,
+				     h->warning ? h->warning : "damaged archive?");
+	/* Attributes never applied: xattrs (security.capability among them),
+	 * ACLs, file flags, ownership. */
+	u->stats->dropped_xattrs += h->xattrs;
+
+	r = normalise_path(h->path, u->path, sizeof(u->path), u->err);
+	if (r < 0)
+		return r;
+	if (r == 0 && (u->flags & KN_UNPACK_SKIP_WHITEOUTS)) {
+		const char *base = strrchr(u->path, '/');
+
+		/* OCI whiteouts: the caller applied them to the lower layers already */
+		if (!strncmp(base ? base + 1 : u->path, ".wh.", 4)) {
+			u->skipping = true;
+			return 0;
+		}
+	}
+	if (r == 1) {
+		/* "./": the tree's root; its mode and mtime apply to the destination */
+		mode_t perm;
+
+		if (h->hardlink || h->type != AE_IFDIR)
+			return refuse(u, EPERM, "names the tree's root but is not a directory");
+		perm = entry_perm(u, h);
+		pending_dir_add(u, "", perm, entry_mtime(h));
+		manifest_line(u, 'd', perm, ".", NULL);
+		u->stats->entries++;
+		return 0;
+	}
+	if (h->hardlink)
+		return unpack_hardlink(u, h);
+	switch (h->type) {
+	case AE_IFDIR:
+		return unpack_dir(u, h);
+	case AE_IFREG:
+		return file_begin(u, h);
+	case AE_IFLNK:
+		return unpack_symlink(u, h);
+	case AE_IFIFO:
+		return unpack_fifo(u, h);
+	case AE_IFSOCK:
+		return 0; /* a socket is a runtime object: nothing to unpack */
+	case AE_IFCHR:
+	case AE_IFBLK:
+		return refuse(u, EPERM, "%s device nodes are not allowed in a root filesystem",
+			      h->type == AE_IFCHR ? "character" : "block");
+	default:
+		return refuse(u, EINVAL, "unsupported entry type 0%o", (unsigned) h->type);
+	}
+}
+
+/*
+ * The writer: every filesystem operation, in archive order, from the
+ * reader's items.  Return: 0 at the end of the archive, or -errno with
+ * u->err set (a refusal, a failed operation, or the reader's error).
+ */
+static int writer_run(struct unpacker *u, struct queue *from_reader)
+{
+	for (;;) {
+		struct item *it = queue_pop(from_reader);
+		int r;
+
+		switch (it->kind) {
+		case ITEM_ENTRY:
+			free(u->cur);
+			u->cur = it;
+			u->skipping = false;
+			r = unpack_entry(u, &it->hdr);
+			break;
+		case ITEM_DATA:
+			if (u->skipping) {
+				free(it);
+				r = 0;
+				break;
+			}
+			r = file_data(u, it);
+			break;
+		case ITEM_FILE_END:
+			free(it);
+			r = u->skipping ? 0 : file_end(u);
+			break;
+		case ITEM_END:
+			r = it->code ? kn_error_setx(u->err, it->code, "%s", it->text) : 0;
+			free(it);
+			return r;
+		default:
+			free(it);
+			r = kn_error_setx(u->err, EIO, "unpack: unexpected item from the reader");
+			break;
+		}
+		if (r < 0)
+			return r;
+	}
+}
+
+/* ---- directories at the end --------------------------------------------- */
+
+static int pending_cmp(const void *pa, const void *pb)
+{
+	const struct pending_dir *a = pa, *b = pb;
+
+	if (a->depth != b->depth)
+		return a->depth > b->depth ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/*
+ * Apply directory modes and mtimes, deepest first: a directory is opened
+ * through ancestors that still have their working mode (0700), and setting
+ * a child's attributes does not touch its parent's mtime.
+ */
+static int finish_dirs(struct unpacker *u)
+{
+	char name[MSG_BUF];
+
+	if (u->ndirs > 1) /* qsort's array must not be NULL, even when empty */
+		qsort(u->dirs, u->ndirs, sizeof(*u->dirs), pending_cmp);
+	for (size_t i = 0; i < u->ndirs; i++) {
+		const struct pending_dir *d = &u->dirs[i];
+		_cleanup_close_ int fd = -1;
+
+		if (*d->path) {
+			fd = openat2_beneath(u->dest_fd, d->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+		} else {
+			fd = openat(u->dest_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (fd < 0)
+				fd = -errno;
+		}
+		if (fd == -ENOENT || fd == -ENOTDIR || fd == -ELOOP)
+			continue; /* replaced by a later entry: that one stands */
+		if (fd < 0)
+			return kn_error_set(u->err, -fd, "directory '%s': open to set its mode",
+					    msg_name(d->path, name, sizeof(name)));
+		if (fchmod(fd, d->mode) < 0)
+			return kn_error_set(u->err, errno, "directory '%s': chmod",
+					    msg_name(d->path, name, sizeof(name)));
+		if (d->has_mtime) {
+			struct timespec times[2] = { { .tv_nsec = UTIME_OMIT }, d->mtime };
+
+			if (futimens(fd, times) < 0)
+				return kn_error_set(u->err, errno, "directory '%s': set mtime",
+						    msg_name(d->path, name, sizeof(name)));
+		}
+	}
+	return 0;
+}
+
+/* ---- the reader thread ---------------------------------------------------- */
+
+struct reader {
+	struct archive *a;
+	struct queue *out;
+	uint64_t max_entries;
+	uint64_t max_bytes;
+};
+
+static bool reader_end(struct reader *rd, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Queue the end of the stream, with an error when @code is not 0. */
+static bool reader_end(struct reader *rd, int code, const char *fmt, ...)
+{
+	struct item *it = item_new(ITEM_END, END_MSG_MAX);
+	va_list ap;
+
+	it->code = code;
+	it->text = (char *) it->data;
+	va_start(ap, fmt);
+	vsnprintf(it->text, END_MSG_MAX, fmt, ap);
+	va_end(ap);
+	return queue_push(rd->out, it);
+}
+
+static int archive_code(struct archive *a)
+{
+	return archive_errno(a) > 0 ? archive_errno(a) : EINVAL;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+/*
+ * The number of distinct xattr names on @e: a pax header written by
+ * libarchive carries each one twice (LIBARCHIVE.xattr.* and SCHILY.xattr.*).
+ */
+static uint64_t count_xattrs(struct archive_entry *e)
+{
+	_cleanup_free_ const char **names = NULL;
+	size_t n = (size_t) archive_entry_xattr_reset(e), got = 0;
+	uint64_t distinct = 0;
+	const char *name;
+	const void *value;
+	size_t size;
+
+	if (n == 0)
+		return 0;
+	names = kn_xcalloc(n, sizeof(*names));
+	while (got < n && archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK)
+		names[got++] = name ? name : "";
+	qsort(names, got, sizeof(*names), cmp_str);
+	for (size_t i = 0; i < got; i++)
+		distinct += i == 0 || strcmp(names[i], names[i - 1]) != 0;
+	return distinct;
+}
+
+static const char *copy_str(char **o, const char *s)
+{
+	const char *start = *o;
+	size_t n;
+
+	if (!s)
+		return NULL;
+	n = strlen(s) + 1;
+	memcpy(*o, s, n);
+	*o += n;
+	return start;
+}
+
+/* An ITEM_ENTRY with everything the writer needs from libarchive's entry. */
+static struct item *entry_item(struct archive_entry *e, uint64_t seq, const char *warning)
+{
+	const char *path = archive_entry_pathname(e);
+	const char *hardlink = archive_entry_hardlink(e);
+	mode_t type = archive_entry_filetype(e);
+	const char *symlink = type == AE_IFLNK ? archive_entry_symlink(e) : NULL;
+	size_t n = 0;
+	struct item *it;
+	char *o;
+
+	if (!path)
+		n += warning ? strlen(warning) + 1 : 0;
+	else
+		warning = NULL;
+	n += path ? strlen(path) + 1 : 0;
+	n += hardlink ? strlen(hardlink) + 1 : 0;
+	n += symlink ? strlen(symlink) + 1 : 0;
+	it = item_new(ITEM_ENTRY, n);
+	o = (char *) it->data;
+	it->hdr.path = copy_str(&o, path);
+	it->hdr.hardlink = copy_str(&o, hardlink);
+	it->hdr.symlink = copy_str(&o, symlink);
+	it->hdr.warning = copy_str(&o, warning);
+	it->hdr.type = type;
+	it->hdr.perm = archive_entry_perm(e) & 07777;
+	it->hdr.has_mtime = archive_entry_mtime_is_set(e);
+	if (it->hdr.has_mtime) {
+		it->hdr.mtime.tv_sec = archive_entry_mtime(e);
+		it->hdr.mtime.tv_nsec = archive_entry_mtime_nsec(e);
+		if (it->hdr.mtime.tv_nsec < 0 || it->hdr.mtime.tv_nsec >= 1000000000L)
+			it->hdr.mtime.tv_nsec = 0;
+	}
+	it->hdr.has_size = archive_entry_size_is_set(e) && archive_entry_size(e) >= 0;
+	it->hdr.size = it->hdr.has_size ? (uint64_t) archive_entry_size(e) : 0;
+	it->hdr.xattrs = count_xattrs(e);
+	it->hdr.seq = seq;
+	return it;
+}
+
+/* Queue a regular file's data blocks, then ITEM_FILE_END.  Return: false to stop. */
+static bool reader_file(struct reader *rd, const char *path, uint64_t *produced)
+{
+	char name[MSG_BUF];
+	uint64_t pos = 0;
+
+	for (;;) {
+		const void *buf;
+		size_t len;
+		la_int64_t off;
+		struct item *it;
+		int r = archive_read_data_block(rd->a, &buf, &len, &off);
+
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r < ARCHIVE_WARN)
+			return reader_end(rd, archive_code(rd->a), "entry '%s': read data: %s",
+					  msg_name(path, name, sizeof(name)),
+					  archive_error_string(rd->a)), false;
+		if (off < 0)
+			off = 0;
+		it = item_new(ITEM_DATA, len);
+		memcpy(it->data, buf, len);
+		it->len = len;
+		it->off = (uint64_t) off;
+		if (!queue_push(rd->out, it))
+			return false;
+		/* The writer charges the limit itself (and says so); stopping
+		 * here too keeps a bomb from being decompressed any further. */
+		*produced += ((uint64_t) off > pos ? (uint64_t) off - pos : 0) + len;
+		pos = (uint64_t) off + len;
+		if (*produced > rd->max_bytes)
+			return reader_end(rd, EFBIG, "entry '%s': unpacked data exceeds the limit "
+					  "of %llu bytes", msg_name(path, name, sizeof(name)),
+					  (unsigned long long) rd->max_bytes), false;
+	}
+	return queue_push(rd->out, item_new(ITEM_FILE_END, 0));
+}
+
+static void *reader_main(void *arg)
+{
+	struct reader *rd = arg;
+	uint64_t seen = 0, produced = 0;
+
+	for (;;) {
+		struct archive_entry *e;
+		struct item *it;
+		bool regular;
+		int r = archive_read_next_header(rd->a, &e);
+
+		if (r == ARCHIVE_EOF) {
+			reader_end(rd, 0, "end");
+			return NULL;
+		}
+		if (r < ARCHIVE_WARN) {
+			reader_end(rd, archive_code(rd->a), "read archive after %llu entries: %s",
+				   (unsigned long long) seen, archive_error_string(rd->a));
+			return NULL;
+		}
+		if (++seen > rd->max_entries) {
+			reader_end(rd, EFBIG, "more than %llu entries in the archive (raise "
+				   "--max-entries if the archive is trusted)",
+				   (unsigned long long) rd->max_entries);
+			return NULL;
+		}
+		it = entry_item(e, seen, r == ARCHIVE_WARN ? archive_error_string(rd->a) : NULL);
+		regular = it->hdr.type == AE_IFREG && !it->hdr.hardlink && it->hdr.path;
+		if (!queue_push(rd->out, it))
+			return NULL;
+		/* it->hdr.path stays valid: the writer frees an entry only
+		 * when the next one arrives, after this file's data */
+		if (regular && !reader_file(rd, archive_entry_pathname(e), &produced))
+			return NULL;
+	}
+}
+
+/* ---- the hasher thread ---------------------------------------------------- */
+
+struct hasher {
+	struct queue in;
+	FILE *out;
+	EVP_MD *sha256;
+	EVP_MD_CTX *md;
+	atomic_bool abandon; /* the unpack failed: drain without hashing */
+	bool failed;         /* OpenSSL failed */
+};
+
+static void hash_zeros(struct hasher *hs, uint64_t n)
+{
+	static const unsigned char zeros[65536];
+
+	while (n > 0) {
+		size_t chunk = n > sizeof(zeros) ? sizeof(zeros) : (size_t) n;
+
+		if (!EVP_DigestUpdate(hs->md, zeros, chunk))
+			hs->failed = true;
+		n -= chunk;
+	}
+}
+
+static void hasher_file_end(struct hasher *hs, const struct item *it)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	char text[2 * EVP_MAX_MD_SIZE + 1];
+	unsigned int dlen = 0;
+
+	hash_zeros(hs, it->zeros);
+	if (!EVP_DigestFinal_ex(hs->md, digest, &dlen)) {
+		hs->failed = true;
+		return;
+	}
+	for (unsigned int i = 0; i < dlen; i++) {
+		text[2 * i] = hex[digest[i] >> 4];
+		text[2 * i + 1] = hex[digest[i] & 15];
+	}
+	text[2 * dlen] = '\0';
+	fwrite(it->text, 1, (size_t) it->off, hs->out);
+	fputs(text, hs->out);
+	fputs(it->text + it->off, hs->out);
+}
+
+static void *hasher_main(void *arg)
+{
+	struct hasher *hs = arg;
+
+	for (;;) {
+		struct item *it = queue_pop(&hs->in);
+		enum item_kind kind = it->kind;
+
+		if (kind != ITEM_END && !atomic_load(&hs->abandon) && !hs->failed) {
+			switch (kind) {
+			case ITEM_FILE_BEGIN:
+				if (!EVP_DigestInit_ex2(hs->md, hs->sha256, NULL))
+					hs->failed = true;
+				break;
+			case ITEM_DATA:
+				hash_zeros(hs, it->zeros);
+				if (!EVP_DigestUpdate(hs->md, it->data, it->len))
+					hs->failed = true;
+				break;
+			case ITEM_FILE_END:
+				hasher_file_end(hs, it);
+				break;
+			case ITEM_LINE:
+				fputs(it->text, hs->out);
+				break;
+			default:
+				break;
+			}
+		}
+		free(it);
+		if (kind == ITEM_END)
+			return NULL;
+	}
+}
+
+/* ---- setup ------------------------------------------------------------- */
+
+/* The process umask, read without changing it when /proc is there. */
+static int read_umask(mode_t *out)
+{
+	char buf[2048];
+	const char *p;
+	ssize_t n = kn_read_file("/proc/self/status", buf, sizeof(buf));
+
+	if (n > 0 && (p = strstr(buf, "\nUmask:\t"))) {
+		*out = (mode_t) strtoul(p + 8, NULL, 8) & 0777;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* Does the destination carry a default ACL (which overrides the umask)? */
+static bool has_default_acl(int dest_fd)
+{
+	_cleanup_close_ int fd = openat(dest_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return true; /* cannot tell: chmod every file */
+	return fgetxattr(fd, "system.posix_acl_default", NULL, 0) >= 0;
+}
+
+static void unpacker_free(struct unpacker *u)
+{
+	parent_forget(u);
+	if (u->file_fd >= 0)
+		close(u->file_fd);
+	free(u->cur);
+	for (size_t i = 0; i < u->ndirs; i++)
+		free(u->dirs[i].path);
+	free(u->dirs);
+}
+
+static void hasher_free(struct hasher *hs)
+{
+	queue_destroy(&hs->in);
+	EVP_MD_CTX_free(hs->md);
+	EVP_MD_free(hs->sha256);
+}
+
+int kn_unpack_archive(int in_fd, int dest_fd, const kn_unpack_limits *limits,
+		      FILE *manifest, kn_unpack_stats *stats, kn_error *err)
+{
+	_cleanup_archive_ struct archive *a = NULL;
+	_cleanup_free_ struct unpacker *u = kn_xcalloc(1, sizeof(*u));
+	_cleanup_free_ struct hasher *hs = NULL;
+	kn_unpack_stats local_stats;
+	struct queue from_reader;
+	struct reader rd = { 0 };
+	pthread_t reader_thread, hasher_thread;
+	bool reader_started = false, hasher_started = false;
+	int r;
+
+	if (!stats)
+		stats = &local_stats;
+	memset(stats, 0, sizeof(*stats));
+	u->dest_fd = dest_fd;
+	u->flags = limits ? limits->flags : 0;
+	u->max_bytes = limits && limits->max_unpacked_size ? limits->max_unpacked_size
+							   : KN_UNPACK_DEFAULT_MAX_SIZE;
+	u->stats = stats;
+	u->err = err;
+	u->parent_fd = -1;
+	u->file_fd = -1;
+	u->always_chmod = read_umask(&u->umask) < 0 || has_default_acl(dest_fd);
+	queue_init(&from_reader);
+
+	a = archive_read_new();
+	if (!a) {
+		r = kn_error_setx(err, ENOMEM, "libarchive: out of memory");
+		goto out;
+	}
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	if (archive_read_open_fd(a, in_fd, READ_BLOCK_SIZE) != ARCHIVE_OK) {
+		r = kn_error_setx(err, archive_code(a), "read archive: %s", archive_error_string(a));
+		goto out;
+	}
+
+	if (manifest) {
+		hs = kn_xcalloc(1, sizeof(*hs));
+		queue_init(&hs->in);
+		hs->out = manifest;
+		hs->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+		hs->md = EVP_MD_CTX_new();
+		if (!hs->sha256 || !hs->md) {
+			r = kn_error_setx(err, ENOMEM, "SHA-256 unavailable (OpenSSL)");
+			goto out;
+		}
+		r = pthread_create(&hasher_thread, NULL, hasher_main, hs);
+		if (r) {
+			r = kn_error_set(err, r, "start the hashing thread");
+			goto out;
+		}
+		hasher_started = true;
+		u->to_hasher = &hs->in;
+	}
+
+	rd.a = a;
+	rd.out = &from_reader;
+	rd.max_entries = limits && limits->max_entries ? limits->max_entries
+						       : KN_UNPACK_DEFAULT_MAX_ENTRIES;
+	rd.max_bytes = u->max_bytes;
+	r = pthread_create(&reader_thread, NULL, reader_main, &rd);
+	if (r) {
+		r = kn_error_set(err, r, "start the reading thread");
+		goto out;
+	}
+	reader_started = true;
+
+	r = writer_run(u, &from_reader);
+	if (r == 0)
+		r = finish_dirs(u);
+out:
+	if (reader_started) {
+		/* after an error, the reader's next push fails and it returns */
+		queue_close(&from_reader);
+		pthread_join(reader_thread, NULL);
+	}
+	if (hasher_started) {
+		if (r < 0)
+			atomic_store(&hs->abandon, true);
+		queue_push(&hs->in, item_new(ITEM_END, 0));
+		pthread_join(hasher_thread, NULL);
+		if (r == 0 && hs->failed)
+			r = kn_error_setx(err, EIO, "SHA-256 of the files failed (OpenSSL)");
+	}
+	if (r == 0 && manifest && (fflush(manifest) != 0 || ferror(manifest)))
+		r = kn_error_set(err, errno ? errno : EIO, "write manifest");
+	if (hs)
+		hasher_free(hs);
+	queue_destroy(&from_reader);
+	unpacker_free(u);
+	return r;
+}
