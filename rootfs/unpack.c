@@ -5,10 +5,10 @@
  * How this works (one kn_unpack_archive() call, three threads in a pipeline
  * so that decompression, writing and hashing overlap):
  *  1. The reader thread runs libarchive (every filter, the tar formats:
- *     ustar, pax, GNU) and queues each entry's header, then copies of its
- *     data blocks, to the writer.  It also stops at the entry limit and,
- *     early, at the size limit (a decompression bomb is not decompressed
- *     further than the limit plus one block).
+ *     ustar, pax, GNU) and queues each entry's header and, for a file, its
+ *     data copied into recycled chunks, to the writer.  It also stops at the
+ *     entry limit and, early, at the size limit (a decompression bomb is
+ *     not decompressed further than the limit plus one block).
  *  2. The writer (the calling thread) does every filesystem operation, in
  *     archive order.  The entry's path (and a symlink's or hardlink's
  *     target) is checked lexically; its parent directory is opened beneath
@@ -43,9 +43,11 @@
 #include <linux/openat2.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -58,9 +60,6 @@
 
 /* Read size handed to libarchive: large reads, few syscalls. */
 #define READ_BLOCK_SIZE (1U << 20)
-
-/* Bytes queued between two threads before the producer waits. */
-#define QUEUE_MAX_BYTES (32U << 20)
 
 /* Room for the reader's error message (as much as a kn_error holds). */
 #define END_MSG_MAX 1024
@@ -99,27 +98,44 @@ struct header {
 };
 
 enum item_kind {
-	ITEM_ENTRY,      /* reader -> writer: a header */
-	ITEM_DATA,       /* reader -> writer -> hasher: a block of file data */
-	ITEM_FILE_END,   /* reader -> writer: the file's data is complete;
-			  * writer -> hasher: the same, with the manifest line */
-	ITEM_FILE_BEGIN, /* writer -> hasher: a file's data follows */
-	ITEM_LINE,       /* writer -> hasher: a manifest line for a non-file */
-	ITEM_END,        /* end of the stream: code 0, or an error and its message */
+	ITEM_ENTRY, /* reader -> writer: a header; a regular file's chunks follow */
+	ITEM_DATA,  /* reader -> writer -> hasher: a chunk of a file's data */
+	ITEM_LINE,  /* writer -> hasher: the manifest line of a non-file */
+	ITEM_END,   /* end of the stream: code 0, or an error and its message */
 };
 
 struct item {
 	struct item *next;
 	enum item_kind kind;
-	size_t cost;      /* bytes charged to the queue holding it */
-	struct header hdr;/* ITEM_ENTRY */
-	uint64_t off;     /* ITEM_DATA: offset in the file;
-			   * ITEM_FILE_END to the hasher: where the digest goes in text */
-	uint64_t zeros;   /* ITEM_DATA, ITEM_FILE_END: a hole to hash first */
-	size_t len;       /* ITEM_DATA: bytes in data */
-	int code;         /* ITEM_END: 0 or a positive errno value */
-	char *text;       /* ITEM_END: message; ITEM_LINE, ITEM_FILE_END: line */
+	size_t cost;       /* bytes charged to the queue holding it */
+	size_t cap;        /* bytes of data[] */
+	struct header hdr; /* ITEM_ENTRY */
+	/* ITEM_DATA: len bytes at offset off in the file, contiguous */
+	uint64_t off;
+	size_t len;
+	bool first, last;  /* the file's first, last chunk (one chunk may be both) */
+	uint64_t hole;     /* zero bytes (a sparse hole) before the chunk, for the hasher */
+	uint64_t tail_hole;/* last chunk: zero bytes after it, for the hasher */
+	/* ITEM_LINE, and a last chunk for the hasher: a manifest line (owned)
+	 * and, for a file, where its digest goes in it */
+	char *line;
+	size_t digest_at;
+	/* ITEM_END */
+	int code;
+	char *text;        /* the message, in data[] */
 	unsigned char data[];
+};
+
+/*
+ * Chunks of file data are recycled: fresh memory costs a page fault per
+ * 4 KiB, and malloc gives large blocks back to the kernel on free.  How
+ * many exist is bounded by what the queues hold.
+ */
+#define CHUNK_SIZE (256U << 10)
+
+struct pool {
+	pthread_mutex_t lock;
+	struct item *free;
 };
 
 static struct item *item_new(enum item_kind kind, size_t extra)
@@ -128,9 +144,62 @@ static struct item *item_new(enum item_kind kind, size_t extra)
 
 	memset(it, 0, sizeof(*it));
 	it->kind = kind;
+	it->cap = extra;
 	it->cost = sizeof(*it) + extra;
 	return it;
 }
+
+static struct item *chunk_get(struct pool *p, uint64_t off, bool first)
+{
+	struct item *it;
+
+	pthread_mutex_lock(&p->lock);
+	it = p->free;
+	if (it)
+		p->free = it->next;
+	pthread_mutex_unlock(&p->lock);
+	if (it) {
+		memset(it, 0, offsetof(struct item, data));
+		it->kind = ITEM_DATA;
+		it->cap = CHUNK_SIZE;
+		it->cost = sizeof(*it) + CHUNK_SIZE;
+	} else {
+		it = item_new(ITEM_DATA, CHUNK_SIZE);
+	}
+	it->off = off;
+	it->first = first;
+	return it;
+}
+
+static void item_free(struct pool *p, struct item *it)
+{
+	if (!it)
+		return;
+	free(it->line);
+	it->line = NULL;
+	if (it->kind == ITEM_DATA && it->cap == CHUNK_SIZE) {
+		pthread_mutex_lock(&p->lock);
+		it->next = p->free;
+		p->free = it;
+		pthread_mutex_unlock(&p->lock);
+		return;
+	}
+	free(it);
+}
+
+static void pool_destroy(struct pool *p)
+{
+	while (p->free) {
+		struct item *it = p->free;
+
+		p->free = it->next;
+		free(it);
+	}
+	pthread_mutex_destroy(&p->lock);
+}
+
+/* Bytes queued between two threads before the producer waits. */
+#define QUEUE_MAX_BYTES (16U << 20)
 
 /*
  * A queue between one producer and one consumer, bounded in bytes.  The
@@ -143,14 +212,16 @@ struct queue {
 	struct item *head, *tail;
 	size_t cost;
 	bool pop_waiting, push_waiting, closed;
+	struct pool *pool;
 };
 
-static void queue_init(struct queue *q)
+static void queue_init(struct queue *q, struct pool *pool)
 {
 	memset(q, 0, sizeof(*q));
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->can_pop, NULL);
 	pthread_cond_init(&q->can_push, NULL);
+	q->pool = pool;
 }
 
 static void queue_drop_all(struct queue *q)
@@ -159,7 +230,7 @@ static void queue_drop_all(struct queue *q)
 		struct item *it = q->head;
 
 		q->head = it->next;
-		free(it);
+		item_free(q->pool, it);
 	}
 	q->tail = NULL;
 	q->cost = 0;
@@ -173,28 +244,42 @@ static void queue_destroy(struct queue *q)
 	pthread_cond_destroy(&q->can_push);
 }
 
-/* Queue @it (taken over, freed if the queue is closed).  Return: false when closed. */
-static bool queue_push(struct queue *q, struct item *it)
+/*
+ * Queue @list, one item or several linked by ->next (taken over; dropped
+ * if the queue is closed).  Return: false when the queue is closed.
+ */
+static bool queue_push(struct queue *q, struct item *list)
 {
+	struct item *last = list;
+	size_t cost = list->cost;
+
+	while (last->next) {
+		last = last->next;
+		cost += last->cost;
+	}
 	pthread_mutex_lock(&q->lock);
-	/* an item larger than the budget still goes through an empty queue */
-	while (!q->closed && q->head && q->cost + it->cost > QUEUE_MAX_BYTES) {
+	/* more than the budget still goes through an empty queue */
+	while (!q->closed && q->head && q->cost + cost > QUEUE_MAX_BYTES) {
 		q->push_waiting = true;
 		pthread_cond_wait(&q->can_push, &q->lock);
 	}
 	q->push_waiting = false;
 	if (q->closed) {
 		pthread_mutex_unlock(&q->lock);
-		free(it);
+		while (list) {
+			struct item *next = list->next;
+
+			item_free(q->pool, list);
+			list = next;
+		}
 		return false;
 	}
-	it->next = NULL;
 	if (q->tail)
-		q->tail->next = it;
+		q->tail->next = list;
 	else
-		q->head = it;
-	q->tail = it;
-	q->cost += it->cost;
+		q->head = list;
+	q->tail = last;
+	q->cost += cost;
 	if (q->pop_waiting)
 		pthread_cond_signal(&q->can_pop);
 	pthread_mutex_unlock(&q->lock);
@@ -220,6 +305,7 @@ static struct item *queue_pop(struct queue *q)
 	if (q->push_waiting && q->cost <= QUEUE_MAX_BYTES / 2)
 		pthread_cond_signal(&q->can_push);
 	pthread_mutex_unlock(&q->lock);
+	it->next = NULL;
 	return it;
 }
 
@@ -268,6 +354,7 @@ struct unpacker {
 
 	/* The hasher's queue, or NULL without a manifest. */
 	struct queue *to_hasher;
+	struct pool *pool;
 
 	/* The entry being written: its header item, and for a file its fd. */
 	struct item *cur;
@@ -664,23 +751,23 @@ static char *put_escaped(char *o, const char *s)
 
 /*
  * A manifest line, TYPE MODE SIZE SHA256 PATH [TARGET], for the hasher to
- * print.  For ITEM_FILE_END the digest is left out and ->off says where the
- * hasher puts it; ITEM_LINE carries "-" there.
+ * print.  A file's line has no digest yet: *digest_at says where it goes;
+ * other lines carry "-" there (digest_at NULL).
  */
-static struct item *manifest_item(enum item_kind kind, char type, mode_t mode, uint64_t size,
-				  const char *path, const char *target)
+static char *manifest_text(char type, mode_t mode, uint64_t size, const char *path,
+			   const char *target, size_t *digest_at)
 {
 	char head[64];
 	int hl = snprintf(head, sizeof(head), "%c\t%04o\t%llu\t", type, (unsigned) (mode & 07777),
 			  (unsigned long long) size);
-	size_t n = (size_t) hl + 1 + 1 + escaped_len(path) + (target ? 1 + escaped_len(target) : 0) + 2;
-	struct item *it = item_new(kind, n);
-	char *o = (char *) it->data;
+	size_t n = (size_t) hl + 2 + escaped_len(path) + (target ? 1 + escaped_len(target) : 0) + 2;
+	char *text = kn_xmalloc(n), *o = text;
 
 	memcpy(o, head, (size_t) hl);
 	o += hl;
-	it->off = (uint64_t) hl;
-	if (kind == ITEM_LINE)
+	if (digest_at)
+		*digest_at = (size_t) hl;
+	else
 		*o++ = '-';
 	*o++ = '\t';
 	o = put_escaped(o, path);
@@ -690,8 +777,7 @@ static struct item *manifest_item(enum item_kind kind, char type, mode_t mode, u
 	}
 	*o++ = '\n';
 	*o = '\0';
-	it->text = (char *) it->data;
-	return it;
+	return text;
 }
 
 /* Hand @it to the hasher, or drop it when there is no manifest. */
@@ -700,14 +786,19 @@ static void to_hasher(struct unpacker *u, struct item *it)
 	if (u->to_hasher)
 		queue_push(u->to_hasher, it);
 	else
-		free(it);
+		item_free(u->pool, it);
 }
 
 static void manifest_line(struct unpacker *u, char type, mode_t mode, const char *path,
 			  const char *target)
 {
-	if (u->to_hasher)
-		to_hasher(u, manifest_item(ITEM_LINE, type, mode, 0, path, target));
+	struct item *it;
+
+	if (!u->to_hasher)
+		return;
+	it = item_new(ITEM_LINE, 0);
+	it->line = manifest_text(type, mode, 0, path, target, NULL);
+	to_hasher(u, it);
 }
 
 /* ---- entries ------------------------------------------------------------ */
@@ -834,45 +925,16 @@ static int file_begin(struct unpacker *u, const struct header *h)
 	u->file_fd = fd;
 	u->file_perm = perm;
 	u->file_pos = 0;
-	to_hasher(u, item_new(ITEM_FILE_BEGIN, 0));
 	return 0;
 }
 
-/* A block of the current file's data: charged, written, handed on (@it taken). */
-static int file_data(struct unpacker *u, struct item *it)
-{
-	uint64_t hole;
-	int r;
-
-	if (u->file_fd < 0 || it->off < u->file_pos) {
-		free(it);
-		return refuse(u, EINVAL, "data blocks out of order");
-	}
-	/* a hole (sparse file) counts as what it will read back as */
-	hole = it->off - u->file_pos;
-	r = charge(u, hole + it->len);
-	if (r == 0)
-		r = write_all(u, u->file_fd, it->data, it->len, (off_t) it->off);
-	if (r < 0) {
-		free(it);
-		return r;
-	}
-	u->file_pos = it->off + it->len;
-	it->zeros = hole;
-	to_hasher(u, it);
-	return 0;
-}
-
-static int file_end(struct unpacker *u)
+/* The file is complete: a trailing hole, its mode and mtime; @last is its last chunk. */
+static int file_end(struct unpacker *u, struct item *last)
 {
 	const struct header *h = &u->cur->hdr;
 	uint64_t hole = 0;
-	struct item *line;
 	int r;
 
-	if (u->file_fd < 0)
-		return refuse(u, EINVAL, "file data without a file");
-	/* a trailing hole */
 	if (h->has_size && h->size > u->file_pos) {
 		hole = h->size - u->file_pos;
 		r = charge(u, hole);
@@ -891,12 +953,40 @@ static int file_end(struct unpacker *u)
 	u->file_fd = -1;
 	if (r < 0)
 		return fail(u, errno, "close");
-	if (u->to_hasher) {
-		line = manifest_item(ITEM_FILE_END, 'f', u->file_perm, u->file_pos, u->path, NULL);
-		line->zeros = hole;
-		to_hasher(u, line);
-	}
+	last->tail_hole = hole;
+	if (u->to_hasher)
+		last->line = manifest_text('f', u->file_perm, u->file_pos, u->path, NULL,
+					   &last->digest_at);
 	u->stats->entries++;
+	return 0;
+}
+
+/* A chunk of the current file's data: charged, written, handed on (@it taken). */
+static int file_data(struct unpacker *u, struct item *it)
+{
+	uint64_t hole;
+	int r;
+
+	if (u->file_fd < 0 || it->off < u->file_pos) {
+		item_free(u->pool, it);
+		return refuse(u, EINVAL, "data blocks out of order");
+	}
+	/* a hole (sparse file) counts as what it will read back as */
+	hole = it->off - u->file_pos;
+	r = charge(u, hole + it->len);
+	if (r == 0)
+		r = write_all(u, u->file_fd, it->data, it->len, (off_t) it->off);
+	if (r == 0) {
+		u->file_pos = it->off + it->len;
+		it->hole = hole;
+		if (it->last)
+			r = file_end(u, it);
+	}
+	if (r < 0) {
+		item_free(u->pool, it);
+		return r;
+	}
+	to_hasher(u, it);
 	return 0;
 }
 
@@ -1141,22 +1231,18 @@ static int writer_run(struct unpacker *u, struct queue *from_reader)
 			break;
 		case ITEM_DATA:
 			if (u->skipping) {
-				free(it);
+				item_free(u->pool, it);
 				r = 0;
 				break;
 			}
 			r = file_data(u, it);
 			break;
-		case ITEM_FILE_END:
-			free(it);
-			r = u->skipping ? 0 : file_end(u);
-			break;
 		case ITEM_END:
 			r = it->code ? kn_error_setx(u->err, it->code, "%s", it->text) : 0;
-			free(it);
+			item_free(u->pool, it);
 			return r;
 		default:
-			free(it);
+			item_free(u->pool, it);
 			r = kn_error_setx(u->err, EIO, "unpack: unexpected item from the reader");
 			break;
 		}
@@ -1222,6 +1308,7 @@ static int finish_dirs(struct unpacker *u)
 struct reader {
 	struct archive *a;
 	struct queue *out;
+	struct pool *pool;
 	uint64_t max_entries;
 	uint64_t max_bytes;
 };
@@ -1330,43 +1417,91 @@ static struct item *entry_item(struct archive_entry *e, uint64_t seq, const char
 	return it;
 }
 
-/* Queue a regular file's data blocks, then ITEM_FILE_END.  Return: false to stop. */
-static bool reader_file(struct reader *rd, const char *path, uint64_t *produced)
+/* Queue @entry (when still held) and @chunk (when not NULL) together. */
+static bool reader_push(struct reader *rd, struct item **entry, struct item *chunk)
+{
+	struct item *list = *entry ? *entry : chunk;
+
+	if (*entry)
+		(*entry)->next = chunk;
+	*entry = NULL;
+	return !list || queue_push(rd->out, list);
+}
+
+/*
+ * Queue a regular file's header and its data, copied into chunks (the
+ * blocks libarchive returns live only until the next call), the header
+ * with the first chunk and the last chunk flagged: a small file is one
+ * push.  Return: false when the reader is to stop.
+ */
+static bool reader_file(struct reader *rd, struct item *entry, const char *path,
+			uint64_t *produced)
 {
 	char name[MSG_BUF];
+	struct item *chunk = NULL;
 	uint64_t pos = 0;
+	bool first = true;
 
 	for (;;) {
 		const void *buf;
-		size_t len;
+		const unsigned char *p;
+		size_t len, left;
 		la_int64_t off;
-		struct item *it;
+		uint64_t o;
 		int r = archive_read_data_block(rd->a, &buf, &len, &off);
 
 		if (r == ARCHIVE_EOF)
 			break;
-		if (r < ARCHIVE_WARN)
-			return reader_end(rd, archive_code(rd->a), "entry '%s': read data: %s",
-					  msg_name(path, name, sizeof(name)),
-					  archive_error_string(rd->a)), false;
-		if (off < 0)
-			off = 0;
-		it = item_new(ITEM_DATA, len);
-		memcpy(it->data, buf, len);
-		it->len = len;
-		it->off = (uint64_t) off;
-		if (!queue_push(rd->out, it))
+		if (r < ARCHIVE_WARN) {
+			item_free(rd->pool, entry);
+			item_free(rd->pool, chunk);
+			reader_end(rd, archive_code(rd->a), "entry '%s': read data: %s",
+				   msg_name(path, name, sizeof(name)), archive_error_string(rd->a));
 			return false;
+		}
+		o = off > 0 ? (uint64_t) off : 0;
 		/* The writer charges the limit itself (and says so); stopping
-		 * here too keeps a bomb from being decompressed any further. */
-		*produced += ((uint64_t) off > pos ? (uint64_t) off - pos : 0) + len;
-		pos = (uint64_t) off + len;
-		if (*produced > rd->max_bytes)
-			return reader_end(rd, EFBIG, "entry '%s': unpacked data exceeds the limit "
-					  "of %llu bytes", msg_name(path, name, sizeof(name)),
-					  (unsigned long long) rd->max_bytes), false;
+		 * here too keeps a bomb from being decompressed any further.
+		 * A hole counts as what it reads back as. */
+		*produced += (o > pos ? o - pos : 0) + len;
+		/* a chunk holds contiguous data: a sparse hole starts a new one */
+		if (chunk && o != chunk->off + chunk->len) {
+			if (!reader_push(rd, &entry, chunk))
+				return false;
+			chunk = NULL;
+		}
+		for (p = buf, left = len; left > 0;) {
+			size_t n;
+
+			if (!chunk) {
+				chunk = chunk_get(rd->pool, o, first);
+				first = false;
+			}
+			n = chunk->cap - chunk->len < left ? chunk->cap - chunk->len : left;
+			memcpy(chunk->data + chunk->len, p, n);
+			chunk->len += n;
+			p += n;
+			o += n;
+			left -= n;
+			if (chunk->len == chunk->cap) {
+				if (!reader_push(rd, &entry, chunk))
+					return false;
+				chunk = NULL;
+			}
+		}
+		pos = o;
+		if (*produced > rd->max_bytes) {
+			if (!reader_push(rd, &entry, chunk))
+				return false;
+			reader_end(rd, EFBIG, "entry '%s': unpacked data exceeds the limit of %llu bytes",
+				   msg_name(path, name, sizeof(name)), (unsigned long long) rd->max_bytes);
+			return false;
+		}
 	}
-	return queue_push(rd->out, item_new(ITEM_FILE_END, 0));
+	if (!chunk)
+		chunk = chunk_get(rd->pool, pos, first);
+	chunk->last = true;
+	return reader_push(rd, &entry, chunk);
 }
 
 static void *reader_main(void *arg)
@@ -1397,11 +1532,8 @@ static void *reader_main(void *arg)
 		}
 		it = entry_item(e, seen, r == ARCHIVE_WARN ? archive_error_string(rd->a) : NULL);
 		regular = it->hdr.type == AE_IFREG && !it->hdr.hardlink && it->hdr.path;
-		if (!queue_push(rd->out, it))
-			return NULL;
-		/* it->hdr.path stays valid: the writer frees an entry only
-		 * when the next one arrives, after this file's data */
-		if (regular && !reader_file(rd, archive_entry_pathname(e), &produced))
+		if (regular ? !reader_file(rd, it, archive_entry_pathname(e), &produced)
+			    : !queue_push(rd->out, it))
 			return NULL;
 	}
 }
@@ -1430,6 +1562,7 @@ static void hash_zeros(struct hasher *hs, uint64_t n)
 	}
 }
 
+/* The last chunk of a file: print its manifest line with the digest. */
 static void hasher_file_end(struct hasher *hs, const struct item *it)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -1437,8 +1570,8 @@ static void hasher_file_end(struct hasher *hs, const struct item *it)
 	char text[2 * EVP_MAX_MD_SIZE + 1];
 	unsigned int dlen = 0;
 
-	hash_zeros(hs, it->zeros);
-	if (!EVP_DigestFinal_ex(hs->md, digest, &dlen)) {
+	hash_zeros(hs, it->tail_hole);
+	if (!EVP_DigestFinal_ex(hs->md, digest, &dlen) || !it->line) {
 		hs->failed = true;
 		return;
 	}
@@ -1447,9 +1580,9 @@ static void hasher_file_end(struct hasher *hs, const struct item *it)
 		text[2 * i + 1] = hex[digest[i] & 15];
 	}
 	text[2 * dlen] = '\0';
-	fwrite(it->text, 1, (size_t) it->off, hs->out);
+	fwrite(it->line, 1, it->digest_at, hs->out);
 	fputs(text, hs->out);
-	fputs(it->text + it->off, hs->out);
+	fputs(it->line + it->digest_at, hs->out);
 }
 
 static void *hasher_main(void *arg)
@@ -1460,28 +1593,18 @@ static void *hasher_main(void *arg)
 		struct item *it = queue_pop(&hs->in);
 		enum item_kind kind = it->kind;
 
-		if (kind != ITEM_END && !atomic_load(&hs->abandon) && !hs->failed) {
-			switch (kind) {
-			case ITEM_FILE_BEGIN:
-				if (!EVP_DigestInit_ex2(hs->md, hs->sha256, NULL))
-					hs->failed = true;
-				break;
-			case ITEM_DATA:
-				hash_zeros(hs, it->zeros);
-				if (!EVP_DigestUpdate(hs->md, it->data, it->len))
-					hs->failed = true;
-				break;
-			case ITEM_FILE_END:
+		if (kind == ITEM_DATA && !atomic_load(&hs->abandon) && !hs->failed) {
+			if (it->first && !EVP_DigestInit_ex2(hs->md, hs->sha256, NULL))
+				hs->failed = true;
+			hash_zeros(hs, it->hole);
+			if (!EVP_DigestUpdate(hs->md, it->data, it->len))
+				hs->failed = true;
+			if (it->last)
 				hasher_file_end(hs, it);
-				break;
-			case ITEM_LINE:
-				fputs(it->text, hs->out);
-				break;
-			default:
-				break;
-			}
+		} else if (kind == ITEM_LINE && !atomic_load(&hs->abandon)) {
+			fputs(it->line, hs->out);
 		}
-		free(it);
+		item_free(hs->in.pool, it);
 		if (kind == ITEM_END)
 			return NULL;
 	}
@@ -1538,6 +1661,7 @@ int kn_unpack_archive(int in_fd, int dest_fd, const kn_unpack_limits *limits,
 	_cleanup_free_ struct unpacker *u = kn_xcalloc(1, sizeof(*u));
 	_cleanup_free_ struct hasher *hs = NULL;
 	kn_unpack_stats local_stats;
+	struct pool pool = { .free = NULL };
 	struct queue from_reader;
 	struct reader rd = { 0 };
 	pthread_t reader_thread, hasher_thread;
@@ -1556,7 +1680,9 @@ int kn_unpack_archive(int in_fd, int dest_fd, const kn_unpack_limits *limits,
 	u->parent_fd = -1;
 	u->file_fd = -1;
 	u->always_chmod = read_umask(&u->umask) < 0 || has_default_acl(dest_fd);
-	queue_init(&from_reader);
+	pthread_mutex_init(&pool.lock, NULL);
+	u->pool = &pool;
+	queue_init(&from_reader, &pool);
 
 	a = archive_read_new();
 	if (!a) {
@@ -1572,7 +1698,7 @@ int kn_unpack_archive(int in_fd, int dest_fd, const kn_unpack_limits *limits,
 
 	if (manifest) {
 		hs = kn_xcalloc(1, sizeof(*hs));
-		queue_init(&hs->in);
+		queue_init(&hs->in, &pool);
 		hs->out = manifest;
 		hs->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 		hs->md = EVP_MD_CTX_new();
@@ -1591,6 +1717,7 @@ int kn_unpack_archive(int in_fd, int dest_fd, const kn_unpack_limits *limits,
 
 	rd.a = a;
 	rd.out = &from_reader;
+	rd.pool = &pool;
 	rd.max_entries = limits && limits->max_entries ? limits->max_entries
 						       : KN_UNPACK_DEFAULT_MAX_ENTRIES;
 	rd.max_bytes = u->max_bytes;
@@ -1624,5 +1751,6 @@ out:
 		hasher_free(hs);
 	queue_destroy(&from_reader);
 	unpacker_free(u);
+	pool_destroy(&pool);
 	return r;
 }

@@ -1320,6 +1320,28 @@ static void test_bomb(void **state)
 	assert_contained(e);
 }
 
+/* The bomb is not even read much further than the limit: the reader
+ * stops too, so the archive's read position stays near the start. */
+static void test_bomb_stops_reading(void **state)
+{
+	struct env *e = *state;
+	kn_unpack_limits lim = { .max_unpacked_size = 1 * MIB };
+	const struct tent t[] = { { 'f', "zeros", NULL, 0644, 64 * MIB, NULL } };
+	off_t pos;
+	int in;
+
+	build_archive(e->archive, FILTER_NONE, t, ARRAY_SIZE(t));
+	in = open(e->archive, O_RDONLY | O_CLOEXEC);
+	assert_true(in >= 0);
+	assert_int_equal(kn_unpack_archive(in, e->dest_fd, &lim, NULL, &e->stats, &e->err), -EFBIG);
+	pos = lseek(in, 0, SEEK_CUR);
+	close(in);
+	if (pos > 8 * MIB)
+		fail_msg("read %lld bytes of a 64 MiB bomb with a 1 MiB limit", (long long) pos);
+	assert_true(e->stats.bytes <= 1 * MIB);
+	assert_contained(e);
+}
+
 /* Many small files under the limit each: the sum is what counts. */
 static void test_bomb_many_files(void **state)
 {
@@ -1428,6 +1450,52 @@ static void test_too_many_entries(void **state)
 	assert_int_equal(run_unpack(e, 0, 5, false), 0);
 }
 
+/* ---- layers ------------------------------------------------------------------------ */
+
+/* A second archive unpacked over the first (OCI layers): links to the
+ * first one's files work, files are replaced, directories keep existing. */
+static void test_second_layer(void **state)
+{
+	struct env *e = *state;
+	const struct tent one[] = {
+		{ 'd', "etc/", NULL, 0755, 0, NULL },
+		{ 'f', "etc/a", "a1\n", 0644, 0, NULL },
+		{ 'f', "etc/b", "b1\n", 0644, 0, NULL },
+	};
+	const struct tent two[] = {
+		{ 'd', "etc/", NULL, 0750, 0, NULL },
+		{ 'h', "etc/a.link", "etc/a", 0, 0, NULL },
+		{ 'f', "etc/b", "b2\n", 0600, 0, NULL },
+		{ 'f', "etc/.wh.gone", "", 0644, 0, NULL },
+		{ 'f', ".wh..wh..opq", "", 0644, 0, NULL },
+	};
+	kn_unpack_limits lim = { .flags = KN_UNPACK_SKIP_WHITEOUTS };
+	struct stat a, link;
+	int in;
+
+	build_archive(e->archive, FILTER_NONE, one, ARRAY_SIZE(one));
+	assert_int_equal(unpack(e), 0);
+	build_archive(e->archive, FILTER_GZIP, two, ARRAY_SIZE(two));
+	in = open(e->archive, O_RDONLY | O_CLOEXEC);
+	assert_true(in >= 0);
+	assert_int_equal(kn_unpack_archive(in, e->dest_fd, &lim, NULL, &e->stats, &e->err), 0);
+	close(in);
+	assert_int_equal(lstat(path_in(e, "etc/a"), &a), 0);
+	assert_int_equal(lstat(path_in(e, "etc/a.link"), &link), 0);
+	assert_true(a.st_ino == link.st_ino);
+	assert_content(e, "etc/b", "b2\n");
+	assert_int_equal(lmode(e, "etc/b"), S_IFREG | 0600);
+	assert_int_equal(lmode(e, "etc"), S_IFDIR | 0750);
+	/* whiteouts are the caller's business with the flag: not unpacked */
+	assert_false(exists_in(e, "etc/.wh.gone"));
+	assert_false(exists_in(e, ".wh..wh..opq"));
+	assert_contained(e);
+
+	/* without the flag they are ordinary files */
+	assert_int_equal(unpack(e), 0);
+	assert_true(exists_in(e, "etc/.wh.gone"));
+}
+
 /* ---- broken input ------------------------------------------------------------------ */
 
 static void test_truncated_and_garbage(void **state)
@@ -1486,9 +1554,11 @@ int main(void)
 		T(test_readonly_dir),
 		T(test_dir_mode_after_content),
 		T(test_bomb),
+		T(test_bomb_stops_reading),
 		T(test_bomb_many_files),
 		T(test_sparse_hole_counts),
 		T(test_too_many_entries),
+		T(test_second_layer),
 		T(test_truncated_and_garbage),
 	};
 #undef T
