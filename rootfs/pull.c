@@ -402,10 +402,12 @@ int kn_pull(const kn_pull_opts *o, char hex[65], kn_error *err)
 	if (!o->quiet)
 		fprintf(stderr, "kennel: unpacking sha256:%s\n", hex);
 	if (oci_dir) {
-		kn_unpack_limits lim = o->limits;
+		/* The limits hold for the image as a whole: each layer gets what is left. */
+		uint64_t size_left = o->limits.max_unpacked_size ? o->limits.max_unpacked_size : KN_UNPACK_DEFAULT_MAX_SIZE;
+		uint64_t entries_left = o->limits.max_entries ? o->limits.max_entries : KN_UNPACK_DEFAULT_MAX_ENTRIES;
 
-		lim.flags |= KN_UNPACK_SKIP_WHITEOUTS;
 		for (size_t i = 0; i < img.n_layers; i++) {
+			kn_unpack_limits lim = { size_left, entries_left, o->limits.flags | KN_UNPACK_SKIP_WHITEOUTS };
 			_cleanup_close_ int lfd = open(img.layers[i], O_RDONLY | O_CLOEXEC);
 			kn_unpack_stats ls = { 0 };
 
@@ -422,6 +424,13 @@ int kn_pull(const kn_pull_opts *o, char hex[65], kn_error *err)
 			}
 			stats.stripped_setid += ls.stripped_setid;
 			stats.dropped_xattrs += ls.dropped_xattrs;
+			if (ls.bytes >= size_left || ls.entries >= entries_left) {
+				r = kn_error_setx(err, EFBIG, "%s: the image's layers together exceed the limits "
+						  "(--max-unpacked-size, --max-entries)", o->source);
+				goto fail;
+			}
+			size_left -= ls.bytes;
+			entries_left -= ls.entries;
 		}
 		r = kn_manifest_write_tree(tree_fd, manifest, &stats.entries, &stats.bytes, err);
 		if (r < 0)

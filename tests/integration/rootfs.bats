@@ -274,8 +274,13 @@ PY
 	[[ -z $(find "$t" -name '.wh.*') ]] || kn_fail "whiteout files were unpacked"
 	run --separate-stderr kn_rootfs verify "sha256:$mhex"
 	kn_assert_status 0
-	# a tampered layer is refused, nothing unpacked
+	# the size limit holds for all layers together (17 + 7 bytes; each layer alone is under 20)
 	run kn_rootfs rm "sha256:$mhex"
+	run --separate-stderr kn_rootfs pull "oci:$layout:latest" --max-unpacked-size 20
+	kn_assert_status 1
+	[[ $stderr == *"exceed"* || $stderr == *"limit"* ]] || kn_fail "layers over the limit together: $stderr"
+	[[ ! -e $KENNEL_CACHE_DIR/sha256-$mhex ]] || kn_fail "unpacked beyond the limit"
+	# a tampered layer is refused, nothing unpacked
 	local l2
 	l2=$(ls -S "$layout/blobs/sha256" | head -1)
 	chmod u+w "$layout/blobs/sha256/$l2"
