@@ -56,19 +56,16 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "unpack_pipeline.h"
 #include "util.h"
 
 /* Read size handed to libarchive: large reads, few syscalls. */
 #define READ_BLOCK_SIZE (1U << 20)
 
-/* Room for the reader's error message (as much as a kn_error holds). */
-#define END_MSG_MAX 1024
 
 /* Longest entry path accepted: the kernel's limit for one path argument. */
 #define MAX_PATH_LEN PATH_MAX
 
-/* How many bytes of an archive-supplied name go into an error message. */
-#define MSG_NAME_MAX 200
 
 #define RESOLVE_SAFE (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
 
@@ -78,246 +75,6 @@ static inline void archive_read_freep(struct archive **a)
 		archive_read_free(*a);
 }
 #define _cleanup_archive_ __attribute__((cleanup(archive_read_freep)))
-
-/* ---- the pipeline's items and queues ----------------------------------- */
-
-/* An entry's header, copied out of libarchive by the reader. */
-struct header {
-	const char *path;     /* as the archive spells it; NULL when unreadable */
-	const char *symlink;  /* a symlink's target, or NULL */
-	const char *hardlink; /* a hardlink's target, or NULL */
-	const char *warning;  /* libarchive's warning on this header, or NULL */
-	mode_t type;          /* AE_IFREG, AE_IFDIR, ... */
-	mode_t perm;          /* 07777 bits, as in the archive */
-	bool has_mtime;
-	struct timespec mtime;
-	bool has_size;
-	uint64_t size;
-	uint64_t xattrs;      /* distinct xattr names (none is applied) */
-	uint64_t seq;         /* 1-based number of the entry in the archive */
-};
-
-enum item_kind {
-	ITEM_ENTRY, /* reader -> writer: a header; a regular file's chunks follow */
-	ITEM_DATA,  /* reader -> writer -> hasher: a chunk of a file's data */
-	ITEM_LINE,  /* writer -> hasher: the manifest line of a non-file */
-	ITEM_END,   /* end of the stream: code 0, or an error and its message */
-};
-
-struct item {
-	struct item *next;
-	enum item_kind kind;
-	size_t cost;       /* bytes charged to the queue holding it */
-	size_t cap;        /* bytes of data[] */
-	struct header hdr; /* ITEM_ENTRY */
-	/* ITEM_DATA: len bytes at offset off in the file, contiguous */
-	uint64_t off;
-	size_t len;
-	bool first, last;  /* the file's first, last chunk (one chunk may be both) */
-	uint64_t hole;     /* zero bytes (a sparse hole) before the chunk, for the hasher */
-	uint64_t tail_hole;/* last chunk: zero bytes after it, for the hasher */
-	/* ITEM_LINE, and a last chunk for the hasher: a manifest line (owned)
-	 * and, for a file, where its digest goes in it */
-	char *line;
-	size_t digest_at;
-	/* ITEM_END */
-	int code;
-	char *text;        /* the message, in data[] */
-	unsigned char data[];
-};
-
-/*
- * Chunks of file data are recycled: fresh memory costs a page fault per
- * 4 KiB, and malloc gives large blocks back to the kernel on free.  How
- * many exist is bounded by what the queues hold.
- */
-#define CHUNK_SIZE (256U << 10)
-
-struct pool {
-	pthread_mutex_t lock;
-	struct item *free;
-};
-
-static struct item *item_new(enum item_kind kind, size_t extra)
-{
-	struct item *it = kn_xmalloc(sizeof(*it) + extra);
-
-	memset(it, 0, sizeof(*it));
-	it->kind = kind;
-	it->cap = extra;
-	it->cost = sizeof(*it) + extra;
-	return it;
-}
-
-static struct item *chunk_get(struct pool *p, uint64_t off, bool first)
-{
-	struct item *it;
-
-	pthread_mutex_lock(&p->lock);
-	it = p->free;
-	if (it)
-		p->free = it->next;
-	pthread_mutex_unlock(&p->lock);
-	if (it) {
-		memset(it, 0, offsetof(struct item, data));
-		it->kind = ITEM_DATA;
-		it->cap = CHUNK_SIZE;
-		it->cost = sizeof(*it) + CHUNK_SIZE;
-	} else {
-		it = item_new(ITEM_DATA, CHUNK_SIZE);
-	}
-	it->off = off;
-	it->first = first;
-	return it;
-}
-
-static void item_free(struct pool *p, struct item *it)
-{
-	if (!it)
-		return;
-	free(it->line);
-	it->line = NULL;
-	if (it->kind == ITEM_DATA && it->cap == CHUNK_SIZE) {
-		pthread_mutex_lock(&p->lock);
-		it->next = p->free;
-		p->free = it;
-		pthread_mutex_unlock(&p->lock);
-		return;
-	}
-	free(it);
-}
-
-static void pool_destroy(struct pool *p)
-{
-	while (p->free) {
-		struct item *it = p->free;
-
-		p->free = it->next;
-		free(it);
-	}
-	pthread_mutex_destroy(&p->lock);
-}
-
-/* Bytes queued between two threads before the producer waits. */
-#define QUEUE_MAX_BYTES (16U << 20)
-
-/*
- * A queue between one producer and one consumer, bounded in bytes.  The
- * consumer may close it: what is queued is dropped and later pushes fail,
- * which is how a producer learns that it should stop.
- */
-struct queue {
-	pthread_mutex_t lock;
-	pthread_cond_t can_pop, can_push;
-	struct item *head, *tail;
-	size_t cost;
-	bool pop_waiting, push_waiting, closed;
-	struct pool *pool;
-};
-
-static void queue_init(struct queue *q, struct pool *pool)
-{
-	memset(q, 0, sizeof(*q));
-	pthread_mutex_init(&q->lock, NULL);
-	pthread_cond_init(&q->can_pop, NULL);
-	pthread_cond_init(&q->can_push, NULL);
-	q->pool = pool;
-}
-
-static void queue_drop_all(struct queue *q)
-{
-	while (q->head) {
-		struct item *it = q->head;
-
-		q->head = it->next;
-		item_free(q->pool, it);
-	}
-	q->tail = NULL;
-	q->cost = 0;
-}
-
-static void queue_destroy(struct queue *q)
-{
-	queue_drop_all(q);
-	pthread_mutex_destroy(&q->lock);
-	pthread_cond_destroy(&q->can_pop);
-	pthread_cond_destroy(&q->can_push);
-}
-
-/*
- * Queue @list, one item or several linked by ->next (taken over; dropped
- * if the queue is closed).  Return: false when the queue is closed.
- */
-static bool queue_push(struct queue *q, struct item *list)
-{
-	struct item *last = list;
-	size_t cost = list->cost;
-
-	while (last->next) {
-		last = last->next;
-		cost += last->cost;
-	}
-	pthread_mutex_lock(&q->lock);
-	/* more than the budget still goes through an empty queue */
-	while (!q->closed && q->head && q->cost + cost > QUEUE_MAX_BYTES) {
-		q->push_waiting = true;
-		pthread_cond_wait(&q->can_push, &q->lock);
-	}
-	q->push_waiting = false;
-	if (q->closed) {
-		pthread_mutex_unlock(&q->lock);
-		while (list) {
-			struct item *next = list->next;
-
-			item_free(q->pool, list);
-			list = next;
-		}
-		return false;
-	}
-	if (q->tail)
-		q->tail->next = list;
-	else
-		q->head = list;
-	q->tail = last;
-	q->cost += cost;
-	if (q->pop_waiting)
-		pthread_cond_signal(&q->can_pop);
-	pthread_mutex_unlock(&q->lock);
-	return true;
-}
-
-static struct item *queue_pop(struct queue *q)
-{
-	struct item *it;
-
-	pthread_mutex_lock(&q->lock);
-	while (!q->head) {
-		q->pop_waiting = true;
-		pthread_cond_wait(&q->can_pop, &q->lock);
-	}
-	q->pop_waiting = false;
-	it = q->head;
-	q->head = it->next;
-	if (!q->head)
-		q->tail = NULL;
-	q->cost -= it->cost;
-	/* wake the producer once half the budget is free, not per item */
-	if (q->push_waiting && q->cost <= QUEUE_MAX_BYTES / 2)
-		pthread_cond_signal(&q->can_push);
-	pthread_mutex_unlock(&q->lock);
-	it->next = NULL;
-	return it;
-}
-
-/* The consumer gives up: drop what is queued, fail the producer's pushes. */
-static void queue_close(struct queue *q)
-{
-	pthread_mutex_lock(&q->lock);
-	q->closed = true;
-	queue_drop_all(q);
-	pthread_cond_broadcast(&q->can_push);
-	pthread_mutex_unlock(&q->lock);
-}
 
 /* ---- the writer's state ------------------------------------------------- */
 
@@ -373,7 +130,7 @@ struct unpacker {
  * bytes are shown as \xNN (a name must not drive the user's terminal) and
  * long names are cut with "...".
  */
-static const char *msg_name(const char *s, char *out, size_t cap)
+const char *kn_unpack_msg_name(const char *s, char *out, size_t cap)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t o = 0;
@@ -405,7 +162,6 @@ static const char *msg_name(const char *s, char *out, size_t cap)
 	return out;
 }
 
-#define MSG_BUF (MSG_NAME_MAX + 16)
 
 /* Refuse the current entry: "entry 'PATH': REASON" without strerror. */
 static int refuse(struct unpacker *u, int code, const char *fmt, ...)
@@ -421,7 +177,7 @@ static int refuse(struct unpacker *u, int code, const char *fmt, ...)
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
 	return kn_error_setx(u->err, code, "entry '%s': %s",
-			     msg_name(u->raw_path, name, sizeof(name)), reason);
+			     kn_unpack_msg_name(u->raw_path, name, sizeof(name)), reason);
 }
 
 /* A system call failed on the current entry: "entry 'PATH': WHAT: strerror". */
@@ -438,7 +194,7 @@ static int fail(struct unpacker *u, int code, const char *fmt, ...)
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	return kn_error_set(u->err, code, "entry '%s': %s",
-			    msg_name(u->raw_path, name, sizeof(name)), what);
+			    kn_unpack_msg_name(u->raw_path, name, sizeof(name)), what);
 }
 
 /* ---- lexical checks --------------------------------------------------- */
@@ -461,18 +217,18 @@ static int normalise_path(const char *path, char *buf, size_t cap, kn_error *err
 		return kn_error_setx(err, EINVAL, "entry '': empty path");
 	if (*path == '/')
 		return kn_error_setx(err, EINVAL, "entry '%s': absolute path",
-				     msg_name(path, name, sizeof(name)));
+				     kn_unpack_msg_name(path, name, sizeof(name)));
 	while (*p) {
 		const char *end = strchrnul(p, '/');
 		size_t len = (size_t) (end - p);
 
 		if (len == 2 && p[0] == '.' && p[1] == '.')
 			return kn_error_setx(err, EINVAL, "entry '%s': '..' in path",
-					     msg_name(path, name, sizeof(name)));
+					     kn_unpack_msg_name(path, name, sizeof(name)));
 		if (len > 0 && !(len == 1 && p[0] == '.')) {
 			if (o + (o > 0) + len + 1 > cap)
 				return kn_error_setx(err, EINVAL, "entry '%s': path too long",
-						     msg_name(path, name, sizeof(name)));
+						     kn_unpack_msg_name(path, name, sizeof(name)));
 			if (o > 0)
 				buf[o++] = '/';
 			memcpy(buf + o, p, len);
@@ -494,7 +250,7 @@ int kn_unpack_check_path(const char *path, char *buf, size_t cap, const char **o
 		return r;
 	if (r == 1)
 		return kn_error_setx(err, EINVAL, "entry '%s': names the tree's root",
-				     msg_name(path, name, sizeof(name)));
+				     kn_unpack_msg_name(path, name, sizeof(name)));
 	if (out)
 		*out = buf;
 	return 0;
@@ -510,7 +266,7 @@ int kn_unpack_check_symlink(const char *path, const char *target, kn_error *err)
 		return kn_error_setx(err, EINVAL, "symlink: no path or target");
 	if (!*target)
 		return kn_error_setx(err, EINVAL, "entry '%s': empty symlink target",
-				     msg_name(path, name, sizeof(name)));
+				     kn_unpack_msg_name(path, name, sizeof(name)));
 	/*
 	 * Lexical resolution: start in the link's own directory (@path is
 	 * normalised, so its depth is its number of '/'), or at the root for
@@ -530,8 +286,8 @@ int kn_unpack_check_symlink(const char *path, const char *target, kn_error *err)
 			if (depth == 0)
 				return kn_error_setx(err, EPERM,
 						     "entry '%s': symlink target '%s' leaves the tree",
-						     msg_name(path, name, sizeof(name)),
-						     msg_name(target, tname, sizeof(tname)));
+						     kn_unpack_msg_name(path, name, sizeof(name)),
+						     kn_unpack_msg_name(target, tname, sizeof(tname)));
 			depth--;
 		} else if (len > 0 && !(len == 1 && p[0] == '.')) {
 			depth++;
@@ -589,7 +345,7 @@ static int parent_error(struct unpacker *u, int r, const char *parent)
 {
 	char name[MSG_BUF];
 
-	msg_name(parent, name, sizeof(name));
+	kn_unpack_msg_name(parent, name, sizeof(name));
 	switch (-r) {
 	case ELOOP:
 		return refuse(u, EPERM, "parent '%s' is a symlink or goes through one (a directory "
@@ -784,9 +540,9 @@ static char *manifest_text(char type, mode_t mode, uint64_t size, const char *pa
 static void to_hasher(struct unpacker *u, struct item *it)
 {
 	if (u->to_hasher)
-		queue_push(u->to_hasher, it);
+		kn_unpack_queue_push(u->to_hasher, it);
 	else
-		item_free(u->pool, it);
+		kn_unpack_item_free(u->pool, it);
 }
 
 static void manifest_line(struct unpacker *u, char type, mode_t mode, const char *path,
@@ -796,7 +552,7 @@ static void manifest_line(struct unpacker *u, char type, mode_t mode, const char
 
 	if (!u->to_hasher)
 		return;
-	it = item_new(ITEM_LINE, 0);
+	it = kn_unpack_item_new(ITEM_LINE, 0);
 	it->line = manifest_text(type, mode, 0, path, target, NULL);
 	to_hasher(u, it);
 }
@@ -968,7 +724,7 @@ static int file_data(struct unpacker *u, struct item *it)
 	int r;
 
 	if (u->file_fd < 0 || it->off < u->file_pos) {
-		item_free(u->pool, it);
+		kn_unpack_item_free(u->pool, it);
 		return refuse(u, EINVAL, "data blocks out of order");
 	}
 	/* a hole (sparse file) counts as what it will read back as */
@@ -983,7 +739,7 @@ static int file_data(struct unpacker *u, struct item *it)
 			r = file_end(u, it);
 	}
 	if (r < 0) {
-		item_free(u->pool, it);
+		kn_unpack_item_free(u->pool, it);
 		return r;
 	}
 	to_hasher(u, it);
@@ -1006,7 +762,7 @@ static int unpack_symlink(struct unpacker *u, const struct header *h)
 
 		return refuse(u, -r, r == -EPERM ? "symlink target '%s' leaves the tree"
 						  : "invalid symlink target '%s'",
-			      msg_name(target, tname, sizeof(tname)));
+			      kn_unpack_msg_name(target, tname, sizeof(tname)));
 	}
 	r = open_parent(u, u->path, &dirfd, &name);
 	if (r < 0)
@@ -1044,7 +800,7 @@ static int unpack_hardlink(struct unpacker *u, const struct header *h)
 	struct stat st;
 	int dirfd, tdir, r;
 
-	msg_name(raw_target, tname, sizeof(tname));
+	kn_unpack_msg_name(raw_target, tname, sizeof(tname));
 	/* pax lets a hardlink carry data (the body of a regular file) */
 	if (h->has_size && h->size > 0)
 		return refuse(u, EPERM, "hardlink to '%s' carries data", tname);
@@ -1219,7 +975,7 @@ static int unpack_entry(struct unpacker *u, const struct header *h)
 static int writer_run(struct unpacker *u, struct queue *from_reader)
 {
 	for (;;) {
-		struct item *it = queue_pop(from_reader);
+		struct item *it = kn_unpack_queue_pop(from_reader);
 		int r;
 
 		switch (it->kind) {
@@ -1231,7 +987,7 @@ static int writer_run(struct unpacker *u, struct queue *from_reader)
 			break;
 		case ITEM_DATA:
 			if (u->skipping) {
-				item_free(u->pool, it);
+				kn_unpack_item_free(u->pool, it);
 				r = 0;
 				break;
 			}
@@ -1239,10 +995,10 @@ static int writer_run(struct unpacker *u, struct queue *from_reader)
 			break;
 		case ITEM_END:
 			r = it->code ? kn_error_setx(u->err, it->code, "%s", it->text) : 0;
-			item_free(u->pool, it);
+			kn_unpack_item_free(u->pool, it);
 			return r;
 		default:
-			item_free(u->pool, it);
+			kn_unpack_item_free(u->pool, it);
 			r = kn_error_setx(u->err, EIO, "unpack: unexpected item from the reader");
 			break;
 		}
@@ -1288,326 +1044,19 @@ static int finish_dirs(struct unpacker *u)
 			continue; /* replaced by a later entry: that one stands */
 		if (fd < 0)
 			return kn_error_set(u->err, -fd, "directory '%s': open to set its mode",
-					    msg_name(d->path, name, sizeof(name)));
+					    kn_unpack_msg_name(d->path, name, sizeof(name)));
 		if (fchmod(fd, d->mode) < 0)
 			return kn_error_set(u->err, errno, "directory '%s': chmod",
-					    msg_name(d->path, name, sizeof(name)));
+					    kn_unpack_msg_name(d->path, name, sizeof(name)));
 		if (d->has_mtime) {
 			struct timespec times[2] = { { .tv_nsec = UTIME_OMIT }, d->mtime };
 
 			if (futimens(fd, times) < 0)
 				return kn_error_set(u->err, errno, "directory '%s': set mtime",
-						    msg_name(d->path, name, sizeof(name)));
+						    kn_unpack_msg_name(d->path, name, sizeof(name)));
 		}
 	}
 	return 0;
-}
-
-/* ---- the reader thread ---------------------------------------------------- */
-
-struct reader {
-	struct archive *a;
-	struct queue *out;
-	struct pool *pool;
-	uint64_t max_entries;
-	uint64_t max_bytes;
-};
-
-static bool reader_end(struct reader *rd, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* Queue the end of the stream, with an error when @code is not 0. */
-static bool reader_end(struct reader *rd, int code, const char *fmt, ...)
-{
-	struct item *it = item_new(ITEM_END, END_MSG_MAX);
-	va_list ap;
-
-	it->code = code;
-	it->text = (char *) it->data;
-	va_start(ap, fmt);
-	vsnprintf(it->text, END_MSG_MAX, fmt, ap);
-	va_end(ap);
-	return queue_push(rd->out, it);
-}
-
-static int archive_code(struct archive *a)
-{
-	return archive_errno(a) > 0 ? archive_errno(a) : EINVAL;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *) a, *(const char *const *) b);
-}
-
-/*
- * The number of distinct xattr names on @e: a pax header written by
- * libarchive carries each one twice (LIBARCHIVE.xattr.* and SCHILY.xattr.*).
- */
-static uint64_t count_xattrs(struct archive_entry *e)
-{
-	_cleanup_free_ const char **names = NULL;
-	size_t n = (size_t) archive_entry_xattr_reset(e), got = 0;
-	uint64_t distinct = 0;
-	const char *name;
-	const void *value;
-	size_t size;
-
-	if (n == 0)
-		return 0;
-	names = kn_xcalloc(n, sizeof(*names));
-	while (got < n && archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK)
-		names[got++] = name ? name : "";
-	qsort(names, got, sizeof(*names), cmp_str);
-	for (size_t i = 0; i < got; i++)
-		distinct += i == 0 || strcmp(names[i], names[i - 1]) != 0;
-	return distinct;
-}
-
-static const char *copy_str(char **o, const char *s)
-{
-	const char *start = *o;
-	size_t n;
-
-	if (!s)
-		return NULL;
-	n = strlen(s) + 1;
-	memcpy(*o, s, n);
-	*o += n;
-	return start;
-}
-
-/* An ITEM_ENTRY with everything the writer needs from libarchive's entry. */
-static struct item *entry_item(struct archive_entry *e, uint64_t seq, const char *warning)
-{
-	const char *path = archive_entry_pathname(e);
-	const char *hardlink = archive_entry_hardlink(e);
-	mode_t type = archive_entry_filetype(e);
-	const char *symlink = type == AE_IFLNK ? archive_entry_symlink(e) : NULL;
-	size_t n = 0;
-	struct item *it;
-	char *o;
-
-	if (!path)
-		n += warning ? strlen(warning) + 1 : 0;
-	else
-		warning = NULL;
-	n += path ? strlen(path) + 1 : 0;
-	n += hardlink ? strlen(hardlink) + 1 : 0;
-	n += symlink ? strlen(symlink) + 1 : 0;
-	it = item_new(ITEM_ENTRY, n);
-	o = (char *) it->data;
-	it->hdr.path = copy_str(&o, path);
-	it->hdr.hardlink = copy_str(&o, hardlink);
-	it->hdr.symlink = copy_str(&o, symlink);
-	it->hdr.warning = copy_str(&o, warning);
-	it->hdr.type = type;
-	it->hdr.perm = archive_entry_perm(e) & 07777;
-	it->hdr.has_mtime = archive_entry_mtime_is_set(e);
-	if (it->hdr.has_mtime) {
-		it->hdr.mtime.tv_sec = archive_entry_mtime(e);
-		it->hdr.mtime.tv_nsec = archive_entry_mtime_nsec(e);
-		if (it->hdr.mtime.tv_nsec < 0 || it->hdr.mtime.tv_nsec >= 1000000000L)
-			it->hdr.mtime.tv_nsec = 0;
-	}
-	it->hdr.has_size = archive_entry_size_is_set(e) && archive_entry_size(e) >= 0;
-	it->hdr.size = it->hdr.has_size ? (uint64_t) archive_entry_size(e) : 0;
-	it->hdr.xattrs = count_xattrs(e);
-	it->hdr.seq = seq;
-	return it;
-}
-
-/* Queue @entry (when still held) and @chunk (when not NULL) together. */
-static bool reader_push(struct reader *rd, struct item **entry, struct item *chunk)
-{
-	struct item *list = *entry ? *entry : chunk;
-
-	if (*entry)
-		(*entry)->next = chunk;
-	*entry = NULL;
-	return !list || queue_push(rd->out, list);
-}
-
-/*
- * Queue a regular file's header and its data, copied into chunks (the
- * blocks libarchive returns live only until the next call), the header
- * with the first chunk and the last chunk flagged: a small file is one
- * push.  Return: false when the reader is to stop.
- */
-static bool reader_file(struct reader *rd, struct item *entry, const char *path,
-			uint64_t *produced)
-{
-	char name[MSG_BUF];
-	struct item *chunk = NULL;
-	uint64_t pos = 0;
-	bool first = true;
-
-	for (;;) {
-		const void *buf;
-		const unsigned char *p;
-		size_t len, left;
-		la_int64_t off;
-		uint64_t o;
-		int r = archive_read_data_block(rd->a, &buf, &len, &off);
-
-		if (r == ARCHIVE_EOF)
-			break;
-		if (r < ARCHIVE_WARN) {
-			item_free(rd->pool, entry);
-			item_free(rd->pool, chunk);
-			reader_end(rd, archive_code(rd->a), "entry '%s': read data: %s",
-				   msg_name(path, name, sizeof(name)), archive_error_string(rd->a));
-			return false;
-		}
-		o = off > 0 ? (uint64_t) off : 0;
-		/* The writer charges the limit itself (and says so); stopping
-		 * here too keeps a bomb from being decompressed any further.
-		 * A hole counts as what it reads back as. */
-		*produced += (o > pos ? o - pos : 0) + len;
-		/* a chunk holds contiguous data: a sparse hole starts a new one */
-		if (chunk && o != chunk->off + chunk->len) {
-			if (!reader_push(rd, &entry, chunk))
-				return false;
-			chunk = NULL;
-		}
-		for (p = buf, left = len; left > 0;) {
-			size_t n;
-
-			if (!chunk) {
-				chunk = chunk_get(rd->pool, o, first);
-				first = false;
-			}
-			n = chunk->cap - chunk->len < left ? chunk->cap - chunk->len : left;
-			memcpy(chunk->data + chunk->len, p, n);
-			chunk->len += n;
-			p += n;
-			o += n;
-			left -= n;
-			if (chunk->len == chunk->cap) {
-				if (!reader_push(rd, &entry, chunk))
-					return false;
-				chunk = NULL;
-			}
-		}
-		pos = o;
-		if (*produced > rd->max_bytes) {
-			if (!reader_push(rd, &entry, chunk))
-				return false;
-			reader_end(rd, EFBIG, "entry '%s': unpacked data exceeds the limit of %llu bytes",
-				   msg_name(path, name, sizeof(name)), (unsigned long long) rd->max_bytes);
-			return false;
-		}
-	}
-	if (!chunk)
-		chunk = chunk_get(rd->pool, pos, first);
-	chunk->last = true;
-	return reader_push(rd, &entry, chunk);
-}
-
-static void *reader_main(void *arg)
-{
-	struct reader *rd = arg;
-	uint64_t seen = 0, produced = 0;
-
-	for (;;) {
-		struct archive_entry *e;
-		struct item *it;
-		bool regular;
-		int r = archive_read_next_header(rd->a, &e);
-
-		if (r == ARCHIVE_EOF) {
-			reader_end(rd, 0, "end");
-			return NULL;
-		}
-		if (r < ARCHIVE_WARN) {
-			reader_end(rd, archive_code(rd->a), "read archive after %llu entries: %s",
-				   (unsigned long long) seen, archive_error_string(rd->a));
-			return NULL;
-		}
-		if (++seen > rd->max_entries) {
-			reader_end(rd, EFBIG, "more than %llu entries in the archive (raise "
-				   "--max-entries if the archive is trusted)",
-				   (unsigned long long) rd->max_entries);
-			return NULL;
-		}
-		it = entry_item(e, seen, r == ARCHIVE_WARN ? archive_error_string(rd->a) : NULL);
-		regular = it->hdr.type == AE_IFREG && !it->hdr.hardlink && it->hdr.path;
-		if (regular ? !reader_file(rd, it, archive_entry_pathname(e), &produced)
-			    : !queue_push(rd->out, it))
-			return NULL;
-	}
-}
-
-/* ---- the hasher thread ---------------------------------------------------- */
-
-struct hasher {
-	struct queue in;
-	FILE *out;
-	EVP_MD *sha256;
-	EVP_MD_CTX *md;
-	atomic_bool abandon; /* the unpack failed: drain without hashing */
-	bool failed;         /* OpenSSL failed */
-};
-
-static void hash_zeros(struct hasher *hs, uint64_t n)
-{
-	static const unsigned char zeros[65536];
-
-	while (n > 0) {
-		size_t chunk = n > sizeof(zeros) ? sizeof(zeros) : (size_t) n;
-
-		if (!EVP_DigestUpdate(hs->md, zeros, chunk))
-			hs->failed = true;
-		n -= chunk;
-	}
-}
-
-/* The last chunk of a file: print its manifest line with the digest. */
-static void hasher_file_end(struct hasher *hs, const struct item *it)
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char digest[EVP_MAX_MD_SIZE];
-	char text[2 * EVP_MAX_MD_SIZE + 1];
-	unsigned int dlen = 0;
-
-	hash_zeros(hs, it->tail_hole);
-	if (!EVP_DigestFinal_ex(hs->md, digest, &dlen) || !it->line) {
-		hs->failed = true;
-		return;
-	}
-	for (unsigned int i = 0; i < dlen; i++) {
-		text[2 * i] = hex[digest[i] >> 4];
-		text[2 * i + 1] = hex[digest[i] & 15];
-	}
-	text[2 * dlen] = '\0';
-	fwrite(it->line, 1, it->digest_at, hs->out);
-	fputs(text, hs->out);
-	fputs(it->line + it->digest_at, hs->out);
-}
-
-static void *hasher_main(void *arg)
-{
-	struct hasher *hs = arg;
-
-	for (;;) {
-		struct item *it = queue_pop(&hs->in);
-		enum item_kind kind = it->kind;
-
-		if (kind == ITEM_DATA && !atomic_load(&hs->abandon) && !hs->failed) {
-			if (it->first && !EVP_DigestInit_ex2(hs->md, hs->sha256, NULL))
-				hs->failed = true;
-			hash_zeros(hs, it->hole);
-			if (!EVP_DigestUpdate(hs->md, it->data, it->len))
-				hs->failed = true;
-			if (it->last)
-				hasher_file_end(hs, it);
-		} else if (kind == ITEM_LINE && !atomic_load(&hs->abandon)) {
-			fputs(it->line, hs->out);
-		}
-		item_free(hs->in.pool, it);
-		if (kind == ITEM_END)
-			return NULL;
-	}
 }
 
 /* ---- setup ------------------------------------------------------------- */
@@ -1649,7 +1098,7 @@ static void unpacker_free(struct unpacker *u)
 
 static void hasher_free(struct hasher *hs)
 {
-	queue_destroy(&hs->in);
+	kn_unpack_queue_destroy(&hs->in);
 	EVP_MD_CTX_free(hs->md);
 	EVP_MD_free(hs->sha256);
 }
@@ -1682,7 +1131,7 @@ int kn_unpack_archive(int in_fd, int dest_fd, const kn_unpack_limits *limits,
 	u->always_chmod = read_umask(&u->umask) < 0 || has_default_acl(dest_fd);
 	pthread_mutex_init(&pool.lock, NULL);
 	u->pool = &pool;
-	queue_init(&from_reader, &pool);
+	kn_unpack_queue_init(&from_reader, &pool);
 
 	a = archive_read_new();
 	if (!a) {
@@ -1692,13 +1141,13 @@ int kn_unpack_archive(int in_fd, int dest_fd, const kn_unpack_limits *limits,
 	archive_read_support_filter_all(a);
 	archive_read_support_format_tar(a);
 	if (archive_read_open_fd(a, in_fd, READ_BLOCK_SIZE) != ARCHIVE_OK) {
-		r = kn_error_setx(err, archive_code(a), "read archive: %s", archive_error_string(a));
+		r = kn_error_setx(err, kn_unpack_archive_code(a), "read archive: %s", archive_error_string(a));
 		goto out;
 	}
 
 	if (manifest) {
 		hs = kn_xcalloc(1, sizeof(*hs));
-		queue_init(&hs->in, &pool);
+		kn_unpack_queue_init(&hs->in, &pool);
 		hs->out = manifest;
 		hs->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 		hs->md = EVP_MD_CTX_new();
@@ -1706,7 +1155,7 @@ int kn_unpack_archive(int in_fd, int dest_fd, const kn_unpack_limits *limits,
 			r = kn_error_setx(err, ENOMEM, "SHA-256 unavailable (OpenSSL)");
 			goto out;
 		}
-		r = pthread_create(&hasher_thread, NULL, hasher_main, hs);
+		r = pthread_create(&hasher_thread, NULL, kn_unpack_hasher_main, hs);
 		if (r) {
 			r = kn_error_set(err, r, "start the hashing thread");
 			goto out;
@@ -1721,7 +1170,7 @@ int kn_unpack_archive(int in_fd, int dest_fd, const kn_unpack_limits *limits,
 	rd.max_entries = limits && limits->max_entries ? limits->max_entries
 						       : KN_UNPACK_DEFAULT_MAX_ENTRIES;
 	rd.max_bytes = u->max_bytes;
-	r = pthread_create(&reader_thread, NULL, reader_main, &rd);
+	r = pthread_create(&reader_thread, NULL, kn_unpack_reader_main, &rd);
 	if (r) {
 		r = kn_error_set(err, r, "start the reading thread");
 		goto out;
@@ -1734,13 +1183,13 @@ int kn_unpack_archive(int in_fd, int dest_fd, const kn_unpack_limits *limits,
 out:
 	if (reader_started) {
 		/* after an error, the reader's next push fails and it returns */
-		queue_close(&from_reader);
+		kn_unpack_queue_close(&from_reader);
 		pthread_join(reader_thread, NULL);
 	}
 	if (hasher_started) {
 		if (r < 0)
 			atomic_store(&hs->abandon, true);
-		queue_push(&hs->in, item_new(ITEM_END, 0));
+		kn_unpack_queue_push(&hs->in, kn_unpack_item_new(ITEM_END, 0));
 		pthread_join(hasher_thread, NULL);
 		if (r == 0 && hs->failed)
 			r = kn_error_setx(err, EIO, "SHA-256 of the files failed (OpenSSL)");
@@ -1749,8 +1198,8 @@ out:
 		r = kn_error_set(err, errno ? errno : EIO, "write manifest");
 	if (hs)
 		hasher_free(hs);
-	queue_destroy(&from_reader);
+	kn_unpack_queue_destroy(&from_reader);
 	unpacker_free(u);
-	pool_destroy(&pool);
+	kn_unpack_pool_destroy(&pool);
 	return r;
 }
