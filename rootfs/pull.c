@@ -385,7 +385,9 @@ int kn_pull(const kn_pull_opts *o, char hex[65], kn_error *err)
 	sub = kn_xasprintf("%s/entry", work);
 	if (mkdir(sub, 0755) < 0 || (entry_fd = open(sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
 	    mkdirat(entry_fd, "rootfs", 0755) < 0 ||
-	    (tree_fd = openat(entry_fd, "rootfs", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+	    (tree_fd = openat(entry_fd, "rootfs", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    /* not the caller's umask: a 0700 root would shut out the sandbox's mapped uid */
+	    fchmod(entry_fd, 0755) < 0 || fchmod(tree_fd, 0755) < 0) {
 		r = kn_error_set(err, errno, "create %s", sub);
 		goto fail;
 	}
