@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "oci_layout.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -216,33 +215,6 @@ static int open_beneath(int tree_fd, const char *path)
 	return fd < 0 ? -errno : fd;
 }
 
-/* Remove every child of the directory @dir_fd (lower layers' content). */
-static int empty_dir(int dir_fd)
-{
-	_cleanup_close_ int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d;
-	struct dirent *e;
-	int r = 0;
-
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (!d)
-		return -errno;
-	fd = -1;
-	while ((e = readdir(d))) {
-		int rr;
-
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		rr = kn_rm_rf_at(dirfd(d), e->d_name);
-		if (rr < 0 && !r)
-			r = rr;
-	}
-	closedir(d);
-	return r;
-}
-
 int kn_oci_apply_whiteouts(const char *layer_path, int tree_fd, kn_error *err)
 {
 	struct archive *a = archive_read_new();
@@ -285,7 +257,7 @@ int kn_oci_apply_whiteouts(const char *layer_path, int tree_fd, kn_error *err)
 			goto out;
 		}
 		if (!strcmp(base, ".wh..wh..opq"))
-			ar = empty_dir(pfd);
+			ar = kn_rm_children(pfd); /* the lower layers' content */
 		else
 			ar = kn_rm_rf_at(pfd, base + 4);
 		if (ar < 0) {

@@ -21,13 +21,37 @@
 #include "oci_layout.h"
 #include "util.h"
 
-int kn_rm_rf_at(int parent, const char *name)
+int kn_rm_children(int dir_fd)
 {
-	struct stat st;
-	int fd;
+	int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d;
 	struct dirent *e;
 	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while ((e = readdir(d))) {
+		int rr;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		rr = kn_rm_rf_at(dirfd(d), e->d_name);
+		if (rr < 0 && !r)
+			r = rr;
+	}
+	closedir(d);
+	return r;
+}
+
+int kn_rm_rf_at(int parent, const char *name)
+{
+	struct stat st;
+	int fd, r;
 
 	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : -errno;
@@ -44,21 +68,8 @@ int kn_rm_rf_at(int parent, const char *name)
 	if ((st.st_mode & 0700) != 0700 && fchmod(fd, 0700) < 0) {
 		/* not ours: the removals below will say so */
 	}
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	while ((e = readdir(d))) {
-		int rr;
-
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		rr = kn_rm_rf_at(dirfd(d), e->d_name);
-		if (rr < 0 && !r)
-			r = rr;
-	}
-	closedir(d);
+	r = kn_rm_children(fd);
+	close(fd);
 	if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT && !r)
 		r = -errno;
 	return r;

@@ -48,6 +48,13 @@ int kn_pull(const kn_pull_opts *o, char hex[65], kn_error *err);
  */
 int kn_rm_rf_at(int dirfd, const char *name);
 
+/*
+ * kn_rm_children() - empty the directory @dir_fd (any fd of it, O_PATH
+ * included) with kn_rm_rf_at() on each child; the directory itself stays.
+ * Return: 0 or the first -errno met (it goes on with the other children).
+ */
+int kn_rm_children(int dir_fd);
+
 #endif
 
 /*
