@@ -7,6 +7,11 @@
 
 #include "util.h"
 
+static const char apparmor_fix[] =
+	"AppArmor restricts unprivileged user namespaces on this host (Ubuntu 23.10+): "
+	"sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0, or install an AppArmor profile "
+	"for kennel with 'userns,'";
+
 static long read_long(const char *path)
 {
 	char buf[64];
@@ -29,9 +34,7 @@ const char *kn_hint_userns(int err)
 		return "the limit of user namespaces is reached: raise user.max_user_namespaces "
 		       "(sudo sysctl -w user.max_user_namespaces=15000)";
 	if (read_long("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == 1)
-		return "AppArmor restricts unprivileged user namespaces on this host (Ubuntu 23.10+): "
-		       "sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0, or install an AppArmor profile "
-		       "for kennel with 'userns,'";
+		return apparmor_fix;
 	if (err == EPERM)
 		return "user namespaces are not allowed here: inside a container, allow them "
 		       "(e.g. podman/docker --security-opt seccomp=unconfined), or check the host's sysctls";
@@ -43,8 +46,6 @@ const char *kn_hint_setup(int err)
 	if (err != EPERM && err != EACCES)
 		return NULL;
 	if (read_long("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == 1 && geteuid() != 0)
-		return "AppArmor restricts unprivileged user namespaces on this host (Ubuntu 23.10+): "
-		       "sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0, or install an AppArmor profile "
-		       "for kennel with 'userns,'";
+		return apparmor_fix;
 	return NULL;
 }
