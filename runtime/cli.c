@@ -17,6 +17,7 @@
 #include "cache.h"
 #include "cleanup.h"
 #include "launch.h"
+#include "network.h"
 #include "spec.h"
 #include "util.h"
 
@@ -54,7 +55,18 @@ static void sandbox_usage(FILE *f)
 	      "  --env K=V | --env K    set a variable (K alone: the host's value);\n"
 	      "                         the host environment is not passed otherwise\n"
 	      "  --hostname NAME        hostname inside (default: kennel)\n"
-	      "  --network none         loopback only (the only mode so far)\n"
+	      "  --network MODE         allowlist (default): only the allowed names, checked\n"
+	      "                         by DNS answer and TLS SNI / HTTP Host; open: any\n"
+	      "                         public address; none: loopback only\n"
+	      "  --allow RULE           NAME[:PORT], *.DOMAIN[:PORT], CIDR[:PORT] or\n"
+	      "                         [IPV6/N]:PORT; no port: 443 and 80 (repeatable;\n"
+	      "                         adds to api.anthropic.com, claude.ai, platform.claude.com)\n"
+	      "  --no-default-allow     without those three default names\n"
+	      "  --dns-upstream ADDR[:PORT]\n"
+	      "                         the resolver kennel's DNS filter asks (default: the\n"
+	      "                         host's /etc/resolv.conf)\n"
+	      "  --audit-log FILE       network decisions, one JSON line each (default\n"
+	      "                         ~/.local/state/kennel/audit.log; root: /var/log/kennel)\n"
 	      "  --tmpfs-size SIZE      size of /tmp, /run and /home/claude (default 64m)\n"
 	      "  --cwd DIR              working directory inside (default /workspace or /)\n"
 	      "  --host-uid UID         as root: the host uid the sandbox user maps to\n"
@@ -94,7 +106,8 @@ static int parse_bind(kn_spec *spec, const char *arg, kn_error *err)
 static int cmd_sandbox(int argc, char **argv)
 {
 	enum { OPT_ROOTFS = 256, OPT_WORKSPACE, OPT_BIND, OPT_ENV, OPT_HOSTNAME, OPT_NETWORK,
-	       OPT_TMPFS_SIZE, OPT_CWD, OPT_HOST_UID, OPT_HOST_GID, OPT_LOCK };
+	       OPT_TMPFS_SIZE, OPT_CWD, OPT_HOST_UID, OPT_HOST_GID, OPT_LOCK, OPT_ALLOW, OPT_NO_DEFAULT_ALLOW,
+	       OPT_DNS_UPSTREAM, OPT_AUDIT_LOG };
 	static const struct option longopts[] = {
 		{ "rootfs", required_argument, NULL, OPT_ROOTFS },
 		{ "workspace", required_argument, NULL, OPT_WORKSPACE },
@@ -107,6 +120,10 @@ static int cmd_sandbox(int argc, char **argv)
 		{ "host-uid", required_argument, NULL, OPT_HOST_UID },
 		{ "host-gid", required_argument, NULL, OPT_HOST_GID },
 		{ "lock", required_argument, NULL, OPT_LOCK },
+		{ "allow", required_argument, NULL, OPT_ALLOW },
+		{ "no-default-allow", no_argument, NULL, OPT_NO_DEFAULT_ALLOW },
+		{ "dns-upstream", required_argument, NULL, OPT_DNS_UPSTREAM },
+		{ "audit-log", required_argument, NULL, OPT_AUDIT_LOG },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -121,6 +138,9 @@ static int cmd_sandbox(int argc, char **argv)
 	_cleanup_free_ char *abs_rootfs = NULL, *abs_ws = NULL;
 	kn_spec *spec = NULL;
 	kn_launch_opts lo = { 0 };
+	kn_network_args na = { 0 };
+	kn_network net = { .audit.fd = -1 };
+	char **allows = NULL;
 	int opt, r, ret = KN_EXIT_RUNTIME;
 
 	optind = 1;
@@ -143,10 +163,19 @@ static int cmd_sandbox(int argc, char **argv)
 			hostname = optarg;
 			break;
 		case OPT_NETWORK:
-			if (strcmp(optarg, "none") != 0) {
-				fprintf(stderr, "kennel: --network %s: not available yet; only 'none' (loopback only) is\n", optarg);
-				goto out;
-			}
+			na.mode = optarg;
+			break;
+		case OPT_ALLOW:
+			kn_strv_append(&allows, optarg);
+			break;
+		case OPT_NO_DEFAULT_ALLOW:
+			na.no_default_allow = true;
+			break;
+		case OPT_DNS_UPSTREAM:
+			na.dns_upstream = optarg;
+			break;
+		case OPT_AUDIT_LOG:
+			na.audit_log = optarg;
 			break;
 		case OPT_TMPFS_SIZE:
 			if (kn_parse_size(optarg, &tmpfs_size, &err) < 0) {
@@ -286,6 +315,12 @@ static int cmd_sandbox(int argc, char **argv)
 		lo.host_uid = have_uid ? host_uid : KN_NOBODY;
 		lo.host_gid = have_gid ? host_gid : KN_NOBODY;
 	}
+	na.allow = allows;
+	if (kn_network_prepare(&na, spec, &net, &err) < 0) {
+		ret = fail(&err);
+		goto out;
+	}
+	lo.net = &net.gateway;
 	lo.spec = spec;
 	lo.warn_cb = kn_cli_warn;
 	r = kn_launch_run(&lo, &err);
@@ -297,6 +332,8 @@ static int cmd_sandbox(int argc, char **argv)
 		ret = r;
 	}
 out:
+	kn_network_release(&net);
+	kn_strv_free(allows);
 	kn_spec_free(spec);
 	kn_strv_free(binds);
 	kn_strv_free(envs);

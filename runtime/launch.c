@@ -21,8 +21,8 @@
  *              sync 2: "exec ok" or the error; drops its own capabilities and
  *              runs the init loop (reap, forward signals) until the command
  *              exits, then exits with its status;
- *   parent  7. forwards the signals it is sent, waits on the pidfd, and
- *              returns the child's exit code.
+ *   parent  7. forwards the signals it is sent, serves the gateway, waits on
+ *              the pidfd, and returns the child's exit code.
  * Any failure in the child before the exec is sent to the parent as a
  * message, printed by the CLI, and ends the launch with 125.
  */
@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/epoll.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -56,6 +57,7 @@
 #include "idmap.h"
 #include "init.h"
 #include "mount.h"
+#include "netlink.h"
 #include "seccomp.h"
 #include "util.h"
 
@@ -70,7 +72,12 @@ enum sync_type {
 	SYNC_EXEC_OK,        /* child -> parent, sync 2 */
 	SYNC_SETUP_ERROR,    /* child -> parent, sync 2: err = errno */
 	SYNC_EXEC_ERROR,     /* child -> parent, sync 2: err = exit code 126/127 */
+	SYNC_NET_READY,      /* child -> parent, sync 1a: the gateway's sockets ride along (SCM_RIGHTS) */
+	SYNC_NET_GO,         /* parent -> child, sync 1b: the gateway is being served */
 };
+
+/* The gateway's sockets, at most: a v4 and a v6 listener per port, and DNS. */
+#define NET_MAX_FDS (2 * KN_GW_MAX_PORTS + 1)
 
 struct sync_msg {
 	int32_t type;
@@ -100,6 +107,8 @@ struct child_ctx {
 	const kn_bpf *seccomp;
 	void (*warn_cb)(const char *msg);
 	int sync_fd;
+	const uint16_t *ports; /* the gateway's ports; NULL: loopback only */
+	size_t n_ports;
 };
 
 /* x86_64 layout of struct clone_args (kernel >= 5.3), without <linux/sched.h>'s macro clashes. */
@@ -138,23 +147,6 @@ static _Noreturn void child_fail(int sync_fd, kn_error *err)
 		sync_send(sync_fd, SYNC_SETUP_ERROR, err->code, err->msg);
 	}
 	_exit(KN_EXIT_RUNTIME);
-}
-
-static int loopback_up(kn_error *err)
-{
-	_cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct ifreq ifr;
-
-	if (fd < 0)
-		return kn_error_set(err, errno, "loopback: socket");
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
-	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
-		return kn_error_set(err, errno, "loopback: get flags");
-	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
-		return kn_error_set(err, errno, "loopback: bring up");
-	return 0;
 }
 
 static int take_identity(const struct child_ctx *c, kn_error *err)
@@ -314,6 +306,59 @@ static void describe_exec_failure(const kn_spec *spec, const struct exec_report 
 	}
 }
 
+/* Send @type with @fds attached (SCM_RIGHTS), in one message. */
+static int sync_send_fds(int fd, int type, const int *fds, size_t n)
+{
+	struct sync_msg m = { .type = type };
+	char cbuf[CMSG_SPACE(sizeof(int) * NET_MAX_FDS)];
+	struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+
+	if (n > NET_MAX_FDS)
+		return -E2BIG;
+	memset(cbuf, 0, sizeof(cbuf));
+	mh.msg_control = cbuf;
+	mh.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int) * n);
+	memcpy(CMSG_DATA(cm), fds, sizeof(int) * n);
+	if (sendmsg(fd, &mh, MSG_NOSIGNAL) != (ssize_t) sizeof(m))
+		return -errno;
+	return 0;
+}
+
+/* The child's part of the egress network: sync 1a, sync 1b, the self-test. */
+static int child_network(const struct child_ctx *c, kn_error *err)
+{
+	kn_gateway_socks socks;
+	int fds[NET_MAX_FDS];
+	struct sync_msg m;
+	size_t n;
+	ssize_t got;
+	int r;
+
+	r = kn_netlink_setup_gateway(c->ports, c->n_ports, &socks, err);
+	if (r < 0)
+		return kn_error_wrap(err, "egress network");
+	n = kn_gateway_socks_list(&socks, fds, NET_MAX_FDS);
+	/* sync 1a */
+	r = sync_send_fds(c->sync_fd, SYNC_NET_READY, fds, n);
+	kn_gateway_socks_close(&socks);
+	if (r < 0)
+		return kn_error_set(err, -r, "egress network: pass the gateway's sockets to kennel");
+	/* sync 1b */
+	do
+		got = recv(c->sync_fd, &m, sizeof(m), 0);
+	while (got < 0 && errno == EINTR);
+	if (got != (ssize_t) sizeof(m) || m.type != SYNC_NET_GO)
+		_exit(KN_EXIT_RUNTIME); /* the parent failed or died: it reports why */
+	r = kn_gateway_probe(c->ports, c->n_ports, err);
+	return r < 0 ? kn_error_wrap(err, "egress network") : 0;
+}
+
 static _Noreturn void child_main(const struct child_ctx *c)
 {
 	kn_mount_prep prep = { .root_fd = -1 };
@@ -359,8 +404,12 @@ static _Noreturn void child_main(const struct child_ctx *c)
 		kn_error_set(&err, errno, "set hostname %s", c->spec->hostname);
 		child_fail(c->sync_fd, &err);
 	}
-	if (loopback_up(&err) < 0)
+	if (c->ports) {
+		if (child_network(c, &err) < 0)
+			child_fail(c->sync_fd, &err);
+	} else if (kn_netlink_loopback_up(&err) < 0) {
 		child_fail(c->sync_fd, &err);
+	}
 	if (kn_mount_setup_root(c->spec, &prep, c->plan, c->warn_cb, &err) < 0)
 		child_fail(c->sync_fd, &err);
 	kn_mount_prep_release(&prep);
@@ -482,15 +531,79 @@ static void handle_sync(struct parent_state *st, const struct sync_msg *m, kn_er
 	}
 }
 
+/* sync 1a on the parent's side: the child's gateway sockets, or its setup error. */
+static int recv_net_ready(int sync_fd, struct parent_state *st, kn_gateway_socks *socks, kn_error *err)
+{
+	struct sync_msg m = { 0 };
+	char cbuf[CMSG_SPACE(sizeof(int) * NET_MAX_FDS)];
+	struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	int fds[NET_MAX_FDS];
+	size_t n = 0;
+	ssize_t got;
+
+	kn_gateway_socks_init(socks);
+	do
+		got = recvmsg(sync_fd, &mh, MSG_CMSG_CLOEXEC);
+	while (got < 0 && errno == EINTR);
+	for (cm = CMSG_FIRSTHDR(&mh); got > 0 && cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+			size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+			for (size_t i = 0; i < k; i++) {
+				int fd;
+
+				memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+				if (n < NET_MAX_FDS)
+					fds[n++] = fd;
+				else
+					close(fd);
+			}
+		}
+	}
+	if (got != (ssize_t) sizeof(m) || m.type != SYNC_NET_READY || (mh.msg_flags & MSG_CTRUNC)) {
+		for (size_t i = 0; i < n; i++)
+			close(fds[i]);
+		if (got == (ssize_t) sizeof(m))
+			handle_sync(st, &m, err);
+		if (st->setup_failed || st->exec_failed)
+			return -err->code;
+		return kn_error_setx(err, EPROTO, "the sandbox did not set up its network");
+	}
+	/* the order of kn_gateway_socks_list(): tcp4..., tcp6..., dns4 */
+	if (n % 2 != 1 || (n - 1) / 2 > KN_GW_MAX_PORTS) {
+		for (size_t i = 0; i < n; i++)
+			close(fds[i]);
+		return kn_error_setx(err, EPROTO, "the sandbox sent %zu gateway sockets", n);
+	}
+	socks->n_ports = (n - 1) / 2;
+	for (size_t i = 0; i < socks->n_ports; i++) {
+		socks->tcp4[i] = fds[i];
+		socks->tcp6[i] = fds[socks->n_ports + i];
+	}
+	socks->dns4 = fds[n - 1];
+	return 0;
+}
+
+/* The fds of the parent's loop that are not the gateway's. */
+enum { EV_PIDFD = 1, EV_SIGNAL, EV_SYNC };
+
 int kn_launch_run(const kn_launch_opts *opts, kn_error *err)
 {
 	const kn_spec *spec = opts->spec;
+	const bool net = opts->net && opts->net->allow && opts->net->allow->mode != KN_NET_NONE;
 	struct parent_state st = { 0 };
 	kn_idmap_plan plan;
 	kn_bpf bpf = { 0 };
 	sigset_t set, old;
 	_cleanup_close_ int sync_fd = -1;
 	_cleanup_close_ int sfd = -1;
+	_cleanup_close_ int epfd = -1;
+	kn_gateway *gw = NULL;
+	static kn_ev ev_pidfd = { EV_PIDFD }, ev_signal = { EV_SIGNAL }, ev_sync = { EV_SYNC };
+	uint16_t ports[KN_GW_MAX_PORTS];
+	size_t n_ports = 0;
 	int pidfd = -1;
 	int sv[2];
 	siginfo_t info;
@@ -503,6 +616,12 @@ int kn_launch_run(const kn_launch_opts *opts, kn_error *err)
 	r = kn_idmap_plan_make(spec, opts->host_uid, opts->host_gid, &plan, err);
 	if (r < 0)
 		return r;
+	if (net) {
+		n_ports = kn_allowlist_ports(opts->net->allow, ports, KN_GW_MAX_PORTS);
+		if (n_ports > KN_GW_MAX_PORTS)
+			return kn_error_setx(err, E2BIG, "the allowlist names %zu ports; the gateway listens on at most %d",
+					     n_ports, KN_GW_MAX_PORTS);
+	}
 	r = kn_seccomp_prepare(spec->seccomp, &bpf, err);
 	if (r < 0)
 		return kn_error_wrap(err, "seccomp");
@@ -535,6 +654,8 @@ int kn_launch_run(const kn_launch_opts *opts, kn_error *err)
 			.seccomp = &bpf,
 			.warn_cb = opts->warn_cb,
 			.sync_fd = CHILD_SYNC_FD,
+			.ports = net ? ports : NULL,
+			.n_ports = n_ports,
 		};
 
 		/* If kennel dies, pid 1 dies, and with it the whole pid namespace. */
@@ -570,47 +691,89 @@ int kn_launch_run(const kn_launch_opts *opts, kn_error *err)
 		goto kill_child;
 	}
 
+	epfd = epoll_create1(EPOLL_CLOEXEC);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sfd < 0) {
-		r = kn_error_set(err, errno, "signalfd");
+	if (epfd < 0 || sfd < 0) {
+		r = kn_error_set(err, errno, epfd < 0 ? "epoll" : "signalfd");
 		goto kill_child;
 	}
-	for (;;) {
-		struct pollfd pfd[3] = {
-			{ .fd = pidfd, .events = POLLIN },
-			{ .fd = sfd, .events = POLLIN },
-			{ .fd = sync_fd, .events = POLLIN },
-		};
+	if (net) {
+		kn_gateway_socks socks;
+		struct rlimit rl;
 
-		if (poll(pfd, 3, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			r = kn_error_set(err, errno, "poll");
+		/* sync 1a */
+		r = recv_net_ready(sync_fd, &st, &socks, err);
+		if (r < 0)
+			goto kill_child;
+		/* every relayed connection holds two sockets and two pipes: allow many (the sandbox keeps its own limit) */
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+		r = kn_gateway_start(opts->net, &socks, epfd, &gw, err);
+		kn_gateway_socks_close(&socks);
+		if (r < 0)
+			goto kill_child;
+		kn_audit_net(opts->net->audit, "network", NULL, NULL, 0, NULL, "info",
+			     opts->net->allow->mode == KN_NET_OPEN ? "gateway up: mode open" : "gateway up: mode allowlist");
+		/* sync 1b */
+		if (sync_send(sync_fd, SYNC_NET_GO, 0, NULL) < 0) {
+			r = kn_error_set(err, errno, "release the sandbox");
 			goto kill_child;
 		}
-		if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR)) {
-			struct sync_msg m;
-			ssize_t n = recv(sync_fd, &m, sizeof(m), MSG_DONTWAIT);
+	}
+	{
+		struct epoll_event e1 = { .events = EPOLLIN, .data.ptr = &ev_pidfd };
+		struct epoll_event e2 = { .events = EPOLLIN, .data.ptr = &ev_signal };
+		struct epoll_event e3 = { .events = EPOLLIN, .data.ptr = &ev_sync };
 
-			if (n == (ssize_t) sizeof(m)) {
-				handle_sync(&st, &m, err);
-			} else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-				/* The child closed its end after sync 2 (or died): stop polling it. */
-				close(sync_fd);
-				sync_fd = -1;
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, pidfd, &e1) < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &e2) < 0 ||
+		    epoll_ctl(epfd, EPOLL_CTL_ADD, sync_fd, &e3) < 0) {
+			r = kn_error_set(err, errno, "epoll");
+			goto kill_child;
+		}
+	}
+	for (bool done = false; !done;) {
+		struct epoll_event evs[64];
+		int n = epoll_wait(epfd, evs, 64, gw ? kn_gateway_timeout_ms(gw) : -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = kn_error_set(err, errno, "epoll_wait");
+			goto kill_child;
+		}
+		for (int i = 0; i < n; i++) {
+			const kn_ev *tag = evs[i].data.ptr;
+
+			if (tag->type >= KN_EV_GATEWAY) {
+				kn_gateway_event(gw, &evs[i]);
+			} else if (tag->type == EV_SYNC) {
+				struct sync_msg m;
+				ssize_t got = recv(sync_fd, &m, sizeof(m), MSG_DONTWAIT);
+
+				if (got == (ssize_t) sizeof(m)) {
+					handle_sync(&st, &m, err);
+				} else if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) {
+					/* The child closed its end after sync 2 (or died): stop watching it. */
+					epoll_ctl(epfd, EPOLL_CTL_DEL, sync_fd, NULL);
+					close(sync_fd);
+					sync_fd = -1;
+				}
+			} else if (tag->type == EV_SIGNAL) {
+				struct signalfd_siginfo si;
+
+				while (read(sfd, &si, sizeof(si)) == (ssize_t) sizeof(si)) {
+					if (si.ssi_signo == SIGCHLD || si.ssi_code == SI_KERNEL)
+						continue;
+					pidfd_send_signal(pidfd, (int) si.ssi_signo, NULL, 0);
+				}
+			} else if (tag->type == EV_PIDFD) {
+				done = true;
 			}
 		}
-		if (pfd[1].revents & POLLIN) {
-			struct signalfd_siginfo si;
-
-			while (read(sfd, &si, sizeof(si)) == (ssize_t) sizeof(si)) {
-				if (si.ssi_signo == SIGCHLD || si.ssi_code == SI_KERNEL)
-					continue;
-				pidfd_send_signal(pidfd, (int) si.ssi_signo, NULL, 0);
-			}
-		}
-		if (pfd[0].revents & POLLIN)
-			break;
+		if (gw)
+			kn_gateway_tick(gw);
 	}
 
 	memset(&info, 0, sizeof(info));
@@ -643,6 +806,7 @@ kill_child:
 	while (waitid(P_PIDFD, (id_t) pidfd, &info, WEXITED) < 0 && errno == EINTR)
 		;
 out:
+	kn_gateway_stop(gw);
 	if (pidfd >= 0)
 		close(pidfd);
 	sigprocmask(SIG_SETMASK, &old, NULL);

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "gateway.h"
 #include "spec.h"
 
 /* Exit codes of the launcher itself, as podman and docker use them. */
@@ -18,6 +19,8 @@ typedef struct kn_launch_opts {
 	uid_t host_uid;   /* what the process uid maps to when the spec has no mappings */
 	gid_t host_gid;
 	const char *pid_file; /* when set: the sandbox's pid 1 (host pid) is written there */
+	/* the egress network: NULL or mode KN_NET_NONE for loopback only */
+	const kn_gateway_config *net;
 	void (*warn_cb)(const char *msg);
 } kn_launch_opts;
 
@@ -27,6 +30,9 @@ typedef struct kn_launch_opts {
  * is closed in the sandbox.  SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1,
  * SIGUSR2 and SIGWINCH sent to the caller are forwarded to the command.
  * If the caller dies, the sandbox dies with it (PR_SET_PDEATHSIG on pid 1).
+ * With @opts->net, the sandbox gets the egress gateway (netlink.h,
+ * gateway.h) and the caller's process serves it until the sandbox exits;
+ * the command starts only after the gateway's self-test passed.
  * Return: the command's exit code (128+N when killed by signal N) and
  * @err clear; or 126/127 with @err set when the command could not be
  * executed; or -errno with @err set when the sandbox could not be built.

@@ -112,7 +112,15 @@ kn_workspace() {
 # the exit status are kennel's (124 means the timeout hit).
 kn_sandbox() {
 	# shellcheck disable=SC2086  # KN_HOST_ARGS is a list of words on purpose
-	timeout -k 5 "$KN_TIMEOUT" "$KENNEL" sandbox --rootfs "$KENNEL_ROOTFS" $KN_HOST_ARGS "$@"
+	timeout -k 5 "$KN_TIMEOUT" "$KENNEL" sandbox --rootfs "$KENNEL_ROOTFS" $KN_HOST_ARGS \
+		--audit-log "$(kn_audit_log)" "$@"
+}
+
+# kn_audit_log: where the sandboxes of this test write their network audit
+# events (the default network is the allowlist gateway), so no test writes
+# into the invoking user's ~/.local/state or /var/log.
+kn_audit_log() {
+	echo "${BATS_TEST_TMPDIR:-${TMPDIR:-/tmp}}/kennel-audit.log"
 }
 
 # kn_oci ARGS...: run kennel-oci with a timeout.
@@ -131,7 +139,7 @@ kn_start_bg() {
 	(
 		trap - INT QUIT
 		# shellcheck disable=SC2086
-		exec "$KENNEL" sandbox --rootfs "$KENNEL_ROOTFS" $KN_HOST_ARGS "$@" \
+		exec "$KENNEL" sandbox --rootfs "$KENNEL_ROOTFS" $KN_HOST_ARGS --audit-log "$(kn_audit_log)" "$@" \
 			</dev/null >"$KN_BG_LOG" 2>&1 3>&-
 	) &
 	KN_BG_PID=$!

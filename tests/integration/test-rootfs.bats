@@ -10,11 +10,11 @@ load ../helpers/common
 	d=$(kn_tmpdir)
 	probe=$KENNEL_ROOTFS/usr/bin/kennel-probe
 	[[ -x $probe ]] || kn_fail "the built test rootfs has no probe at $probe"
-	run "$KENNEL_SRC/scripts/make-test-rootfs" --out "$d/a" --tar "$d/a.tar" --add "$probe:/usr/bin/kennel-probe"
+	run "$KENNEL_SRC/scripts/make-test-rootfs" --out "$d/a" --tar "$d/a.tar" --add "$probe:/usr/bin/kennel-probe" --add "$KENNEL_ROOTFS/usr/bin/kennel-netclient:/usr/bin/kennel-netclient"
 	kn_assert_status 0
 	# a different umask and directory must not change the result
 	run bash -c 'umask 077 && exec "$@"' _ "$KENNEL_SRC/scripts/make-test-rootfs" \
-		--out "$d/b" --tar "$d/b.tar" --add "$probe:/usr/bin/kennel-probe"
+		--out "$d/b" --tar "$d/b.tar" --add "$probe:/usr/bin/kennel-probe" --add "$KENNEL_ROOTFS/usr/bin/kennel-netclient:/usr/bin/kennel-netclient"
 	kn_assert_status 0
 	kn_assert_eq "$(cut -d' ' -f1 "$d/a.tar.sha256")" "$(cut -d' ' -f1 "$d/b.tar.sha256")" "sha256 of two builds"
 	kn_assert_eq "$(sha256sum <"$d/a.tar" | cut -d' ' -f1)" "$(cut -d' ' -f1 "$d/a.tar.sha256")" "recorded sha256"
