@@ -52,7 +52,9 @@
 #define CONNECT_TIMEOUT_MS 10000
 #define DNS_TRY_MS 1500
 #define DNS_MAX_PENDING 512
-#define SPLICE_CHUNK (1 << 16)
+/* A relay's pipes start at the kernel's default (64 KiB) and grow to this once a direction has moved BULK_AFTER bytes. */
+#define PIPE_BULK_SIZE (1 << 20)
+#define BULK_AFTER (4 << 20)
 
 enum ev_type {
 	EV_LISTENER = KN_EV_GATEWAY,
@@ -73,6 +75,9 @@ struct listener {
 struct half {
 	int pipe[2];
 	size_t in_pipe;
+	size_t cap;     /* the pipe's capacity */
+	uint64_t moved; /* bytes moved so far */
+	bool grown;     /* the pipe was offered PIPE_BULK_SIZE */
 	bool eof;  /* the source said EOF */
 	bool shut; /* and the destination got shutdown(SHUT_WR) */
 };
@@ -308,8 +313,16 @@ static int half_pump(struct half *h, int src, int dst)
 	int progress = 0;
 	ssize_t n;
 
-	if (!h->eof && h->in_pipe < SPLICE_CHUNK) {
-		n = splice(src, NULL, h->pipe[1], NULL, SPLICE_CHUNK - h->in_pipe, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+	if (h->moved >= BULK_AFTER && !h->grown) {
+		/* a bulk transfer: fewer, larger splices (may fail past fs.pipe-user-pages-soft: keep what we have) */
+		int got = fcntl(h->pipe[1], F_SETPIPE_SZ, PIPE_BULK_SIZE);
+
+		if (got > 0)
+			h->cap = (size_t) got;
+		h->grown = true;
+	}
+	if (!h->eof && h->in_pipe < h->cap) {
+		n = splice(src, NULL, h->pipe[1], NULL, h->cap - h->in_pipe, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 		if (n > 0) {
 			h->in_pipe += (size_t) n;
 			progress = 1;
@@ -324,6 +337,7 @@ static int half_pump(struct half *h, int src, int dst)
 		n = splice(h->pipe[0], NULL, dst, NULL, h->in_pipe, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 		if (n > 0) {
 			h->in_pipe -= (size_t) n;
+			h->moved += (uint64_t) n;
 			progress = 1;
 		} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
 			return -errno;
@@ -400,6 +414,7 @@ static void conn_connected(kn_gateway *gw, struct conn *c)
 		conn_free(gw, c, true);
 		return;
 	}
+	c->c2u.cap = c->u2c.cap = (size_t) fcntl(c->c2u.pipe[1], F_GETPIPE_SZ);
 	list_remove(gw, c);
 	c->state = RELAY;
 	conn_pump(gw, c);
