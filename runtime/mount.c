@@ -623,7 +623,61 @@ static bool needs_overlay(const kn_spec *spec, int root_fd)
  * /proc/self/fd, so nothing is looked up by host path again.
  * Return: the overlay's mount fd (attached over the rootfs), or -errno.
  */
-static int overlay_root(int root_fd, kn_error *err)
+/*
+ * Create @dest (and the directories leading to it) in the overlay's upper
+ * layer @upper before the overlay is mounted.  Created afterwards, through
+ * the overlay, a new entry in a directory of the image owned by a uid the
+ * sandbox does not map (root's image, run as root with --host-uid) would
+ * be refused: overlayfs copies the directory up with its owner first.  In
+ * the upper layer everything is ours.  Only real directories of the image
+ * are followed: at a symlink or a file on the way, nothing more is made
+ * here (the mount code then resolves the path inside the root, as always).
+ */
+static void precreate_in_upper(int lower, int upper, const char *dest, bool want_dir)
+{
+	_cleanup_free_ char *path = kn_xstrdup(dest);
+	char *p = path;
+
+	while (*p == '/')
+		p++;
+	if (!*p)
+		return;
+	for (;;) {
+		char *slash = strchr(p, '/');
+		bool last = !slash || !slash[1];
+		const char *rel = path;
+		struct stat st;
+
+		if (slash)
+			*slash = '\0';
+		while (*rel == '/')
+			rel++;
+		if (fstatat(lower, rel, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			if (!S_ISDIR(st.st_mode))
+				return;
+			if (mkdirat(upper, rel, (st.st_mode & 0777) | 0700) < 0 && errno != EEXIST)
+				return;
+		} else if (errno == ENOENT) {
+			if (last && !want_dir) {
+				int fd = openat(upper, rel, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+
+				if (fd >= 0)
+					close(fd);
+				return;
+			}
+			if (mkdirat(upper, rel, 0755) < 0 && errno != EEXIST)
+				return;
+		} else {
+			return;
+		}
+		if (last)
+			return;
+		*slash = '/';
+		p = slash + 1;
+	}
+}
+
+static int overlay_root(int root_fd, const kn_spec *spec, const kn_mount_prep *prep, kn_error *err)
 {
 	_cleanup_close_ int tmp = new_fs("tmpfs", "tmpfs", (char *[]) { "mode=755", "size=1m", NULL },
 					 MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, "the root's upper layer", err);
@@ -639,6 +693,13 @@ static int overlay_root(int root_fd, kn_error *err)
 	work = openat(tmp, "work", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (upper < 0 || work < 0)
 		return kn_error_set(err, errno, "overlay: upper layer");
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		const kn_mount *m = &spec->mounts[i];
+		bool is_bind = m->type && !strcmp(m->type, "bind");
+
+		precreate_in_upper(root_fd, upper, m->destination, !is_bind || (i < prep->n && prep->bind_dir[i]));
+	}
+	precreate_in_upper(root_fd, upper, "/dev", true);
 	snprintf(lower_s, sizeof(lower_s), "lowerdir=/proc/self/fd/%d", root_fd);
 	snprintf(upper_s, sizeof(upper_s), "upperdir=/proc/self/fd/%d", upper);
 	snprintf(work_s, sizeof(work_s), "workdir=/proc/self/fd/%d", work);
@@ -727,7 +788,7 @@ int kn_mount_setup_root(const kn_spec *spec, kn_mount_prep *prep, const kn_idmap
 	int r;
 
 	if (needs_overlay(spec, prep->root_fd)) {
-		ovl = overlay_root(prep->root_fd, err);
+		ovl = overlay_root(prep->root_fd, spec, prep, err);
 		if (ovl < 0)
 			return kn_error_wrap(err, "rootfs");
 		/* From here on the root is the overlay's top. */

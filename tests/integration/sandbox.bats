@@ -323,6 +323,24 @@ kill_kennel_and_check() {
 	kn_assert_eq "$before" "$after" "rootfs listing"
 }
 
+@test "--bind of a file into a directory of the image the sandbox user does not own (/etc/kn/x.conf)" {
+	# The test rootfs's /etc belongs to root: as root (mapped to --host-uid)
+	# and rootless alike, the sandbox user cannot add to it through the
+	# overlay, so kennel creates the mount point in the overlay's upper layer.
+	local src before after
+	src=$(kn_tmpdir)/x.conf
+	echo conf >"$src"
+	chmod a+r "$src"
+	[[ -d $KENNEL_ROOTFS/etc && ! -e $KENNEL_ROOTFS/etc/kn ]] || kn_fail "test premise: /etc without /etc/kn"
+	before=$(cd "$KENNEL_ROOTFS" && find . -path ./proc -prune -o -printf '%p %m %s %T@\n' | sort | sha256sum)
+	run --separate-stderr kn_sandbox --bind "$src:/etc/kn/x.conf:ro" -- sh -c 'cat /etc/kn/x.conf; cat /etc/os-release | head -1; { touch /etc/new; } 2>&1 || true'
+	kn_assert_status 0
+	[[ $output == conf$'\n'NAME=* ]] || kn_fail "bind or image file not visible: $output"
+	[[ $output == *"Read-only file system"* ]] || kn_fail "/etc writable: $output"
+	after=$(cd "$KENNEL_ROOTFS" && find . -path ./proc -prune -o -printf '%p %m %s %T@\n' | sort | sha256sum)
+	kn_assert_eq "$before" "$after" "rootfs listing"
+}
+
 @test "as root: a rootfs under a 0700 directory works with an unprivileged --host-uid" {
 	if [[ $(id -u) -ne 0 ]]; then
 		kn_skip_optional "n/a: only root chooses --host-uid"
