@@ -17,7 +17,12 @@
 #include "cache.h"
 #include "cleanup.h"
 #include "launch.h"
+#include "hook_proto.h"
+#include "audit.h"
+#include "hookpolicy.h"
+#include "policy.h"
 #include "network.h"
+#include "session.h"
 #include "spec.h"
 #include "util.h"
 
@@ -65,8 +70,10 @@ static void sandbox_usage(FILE *f)
 	      "  --dns-upstream ADDR[:PORT]\n"
 	      "                         the resolver kennel's DNS filter asks (default: the\n"
 	      "                         host's /etc/resolv.conf)\n"
-	      "  --audit-log FILE       network decisions, one JSON line each (default\n"
+	      "  --audit-log FILE       network and hook decisions, one JSON line each (default\n"
 	      "                         ~/.local/state/kennel/audit.log; root: /var/log/kennel)\n"
+	      "  --rules FILE           command policy rules added to the shipped ones\n"
+	      "                         (repeatable; see hooks/rules/default.yaml)\n"
 	      "  --tmpfs-size SIZE      size of /tmp, /run and /home/claude (default 64m)\n"
 	      "  --cwd DIR              working directory inside (default /workspace or /)\n"
 	      "  --host-uid UID         as root: the host uid the sandbox user maps to\n"
@@ -107,7 +114,7 @@ static int cmd_sandbox(int argc, char **argv)
 {
 	enum { OPT_ROOTFS = 256, OPT_WORKSPACE, OPT_BIND, OPT_ENV, OPT_HOSTNAME, OPT_NETWORK,
 	       OPT_TMPFS_SIZE, OPT_CWD, OPT_HOST_UID, OPT_HOST_GID, OPT_LOCK, OPT_ALLOW, OPT_NO_DEFAULT_ALLOW,
-	       OPT_DNS_UPSTREAM, OPT_AUDIT_LOG };
+	       OPT_DNS_UPSTREAM, OPT_AUDIT_LOG, OPT_RULES };
 	static const struct option longopts[] = {
 		{ "rootfs", required_argument, NULL, OPT_ROOTFS },
 		{ "workspace", required_argument, NULL, OPT_WORKSPACE },
@@ -124,6 +131,7 @@ static int cmd_sandbox(int argc, char **argv)
 		{ "no-default-allow", no_argument, NULL, OPT_NO_DEFAULT_ALLOW },
 		{ "dns-upstream", required_argument, NULL, OPT_DNS_UPSTREAM },
 		{ "audit-log", required_argument, NULL, OPT_AUDIT_LOG },
+		{ "rules", required_argument, NULL, OPT_RULES },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -139,7 +147,14 @@ static int cmd_sandbox(int argc, char **argv)
 	kn_spec *spec = NULL;
 	kn_launch_opts lo = { 0 };
 	kn_network_args na = { 0 };
-	kn_network net = { .audit.fd = -1 };
+	kn_network net = { 0 };
+	kn_session session = { 0 };
+	kn_audit audit = { .fd = -1 };
+	kn_hooks_config hooks = { 0 };
+	kn_hook_policy *policy = NULL;
+	const char *audit_log = NULL;
+	char **rules = NULL;
+	_cleanup_free_ char *audit_path = NULL, *shim = NULL;
 	char **allows = NULL;
 	int opt, r, ret = KN_EXIT_RUNTIME;
 
@@ -175,7 +190,10 @@ static int cmd_sandbox(int argc, char **argv)
 			na.dns_upstream = optarg;
 			break;
 		case OPT_AUDIT_LOG:
-			na.audit_log = optarg;
+			audit_log = optarg;
+			break;
+		case OPT_RULES:
+			kn_strv_append(&rules, optarg);
 			break;
 		case OPT_TMPFS_SIZE:
 			if (kn_parse_size(optarg, &tmpfs_size, &err) < 0) {
@@ -315,7 +333,36 @@ static int cmd_sandbox(int argc, char **argv)
 		lo.host_uid = have_uid ? host_uid : KN_NOBODY;
 		lo.host_gid = have_gid ? host_gid : KN_NOBODY;
 	}
+	/* The session: its id, audit log, hook socket and managed settings. */
+	if (kn_session_create(&session, &err) < 0) {
+		ret = fail(&err);
+		goto out;
+	}
+	audit_path = audit_log ? kn_xstrdup(audit_log) : kn_audit_default_path(&err);
+	if (!audit_path || kn_audit_open(&audit, audit_path, session.id, &err) < 0) {
+		if (!audit_log)
+			kn_error_wrap(&err, "the audit log (choose one with --audit-log FILE)");
+		ret = fail(&err);
+		goto out;
+	}
+	shim = kn_hook_shim_host_path(&err);
+	if (!shim || kn_session_write_settings(&session, KN_HOOK_SHIM_PATH, &err) < 0 ||
+	    kn_hook_policy_load((const char *const *) rules, abs_ws, abs_ws ? "/workspace" : NULL, &policy, &err) < 0) {
+		ret = fail(&err);
+		goto out;
+	}
+	kn_spec_add_mount(spec, KN_HOOK_SHIM_PATH, "bind", shim, "rbind,nosuid,nodev,ro");
+	kn_spec_add_mount(spec, KN_HOOK_DIR, "bind", session.shared, "rbind,nosuid,nodev,noexec,ro");
+	kn_spec_add_mount(spec, "/etc/claude-code/managed-settings.json", "bind", session.settings,
+			  "rbind,nosuid,nodev,noexec,ro");
+	hooks.socket = session.socket;
+	hooks.decide = kn_hook_policy_decide;
+	hooks.ctx = policy;
+	hooks.audit = &audit;
+	lo.hooks = &hooks;
+
 	na.allow = allows;
+	na.audit = &audit;
 	if (kn_network_prepare(&na, spec, &net, &err) < 0) {
 		ret = fail(&err);
 		goto out;
@@ -333,6 +380,10 @@ static int cmd_sandbox(int argc, char **argv)
 	}
 out:
 	kn_network_release(&net);
+	kn_hook_policy_free(policy);
+	kn_audit_close(&audit);
+	kn_session_remove(&session);
+	kn_strv_free(rules);
 	kn_strv_free(allows);
 	kn_spec_free(spec);
 	kn_strv_free(binds);
@@ -382,6 +433,8 @@ static void usage(FILE *f)
 	      "Commands:\n"
 	      "  sandbox [OPTIONS] -- CMD   run one command in a sandbox (see kennel sandbox --help)\n"
 	      "  rootfs pull|ls|verify|rm|gc  pinned root filesystems (see kennel rootfs --help)\n"
+	      "  policy check|list          the command policy on one hook event (stdin)\n"
+	      "  audit                      read the audit log (see kennel audit --help)\n"
 	      "  oci ...                    the OCI runtime command line (same as kennel-oci)\n"
 	      "  version                    print the version\n",
 	      f);
@@ -399,6 +452,10 @@ int kn_cli_main(int argc, char **argv)
 		return kn_oci_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "rootfs"))
 		return exec_rootfs_helper(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "policy"))
+		return kn_policy_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "audit"))
+		return kn_audit_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
 		printf("kennel %s\n", KENNEL_VERSION);
 		return 0;

@@ -129,7 +129,6 @@ struct kn_gateway {
 	struct conn *all;                   /* every connection */
 	struct dns_pending pending[DNS_MAX_PENDING];
 	size_t n_pending;
-	uint64_t next_flush;
 };
 
 static uint64_t now_ms(void)
@@ -781,7 +780,6 @@ int kn_gateway_start(const kn_gateway_config *cfg, kn_gateway_socks *socks, int 
 		kn_gateway_stop(gw);
 		return r;
 	}
-	gw->next_flush = now_ms() + KN_AUDIT_FLUSH_MS;
 	*out = gw;
 	return 0;
 }
@@ -823,7 +821,7 @@ void kn_gateway_event(kn_gateway *gw, const struct epoll_event *ev)
 
 int kn_gateway_timeout_ms(const kn_gateway *gw)
 {
-	uint64_t now = now_ms(), next = gw->next_flush;
+	uint64_t now = now_ms(), next = UINT64_MAX;
 
 	for (const struct conn *c = gw->head; c; c = c->next)
 		if (c->deadline < next)
@@ -831,6 +829,8 @@ int kn_gateway_timeout_ms(const kn_gateway *gw)
 	for (size_t i = 0; gw->n_pending && i < DNS_MAX_PENDING; i++)
 		if (gw->pending[i].used && gw->pending[i].deadline < next)
 			next = gw->pending[i].deadline;
+	if (next == UINT64_MAX)
+		return -1;
 	return next <= now ? 0 : (int) (next - now);
 }
 
@@ -852,10 +852,6 @@ void kn_gateway_tick(kn_gateway *gw)
 
 		if (p->used && p->deadline <= now)
 			dns_retry_or_fail(gw, p, "the upstream DNS servers did not answer: SERVFAIL");
-	}
-	if (now >= gw->next_flush) {
-		kn_audit_flush(gw->cfg->audit);
-		gw->next_flush = now + KN_AUDIT_FLUSH_MS;
 	}
 }
 

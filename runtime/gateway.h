@@ -21,16 +21,9 @@
 #include "allowlist.h"
 #include "audit.h"
 #include "error.h"
+#include "loop.h"
 #include "netlink.h"
 
-/*
- * Every fd in the caller's epoll set carries a pointer to one of these
- * (epoll_event.data.ptr).  Types below KN_EV_GATEWAY belong to the caller.
- */
-typedef struct kn_ev {
-	int type;
-} kn_ev;
-#define KN_EV_GATEWAY 64
 
 /* The probe destination: reserved space (240/4), denied unless a CIDR rule admits it. */
 #define KN_GATEWAY_PROBE_ADDR "240.0.0.1"
@@ -55,13 +48,13 @@ typedef struct kn_gateway kn_gateway;
 int kn_gateway_start(const kn_gateway_config *cfg, kn_gateway_socks *socks, int epfd, kn_gateway **out,
 		     kn_error *err);
 
-/* kn_gateway_event() - handle one epoll event whose kn_ev type is >= KN_EV_GATEWAY. */
+/* kn_gateway_event() - handle one epoll event whose kn_ev type is in [KN_EV_GATEWAY, KN_EV_HOOKS) (loop.h). */
 void kn_gateway_event(kn_gateway *gw, const struct epoll_event *ev);
 
 /* kn_gateway_timeout_ms() - how long the caller's epoll_wait may sleep (-1: no deadline pending). */
 int kn_gateway_timeout_ms(const kn_gateway *gw);
 
-/* kn_gateway_tick() - expire what has passed its deadline (name sniffing, connects, DNS upstream answers); flush the audit log. */
+/* kn_gateway_tick() - expire what has passed its deadline (name sniffing, connects, DNS upstream answers). */
 void kn_gateway_tick(kn_gateway *gw);
 
 /* kn_gateway_stop() - close every connection and socket and free @gw; NULL is fine. */

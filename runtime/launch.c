@@ -601,6 +601,7 @@ int kn_launch_run(const kn_launch_opts *opts, kn_error *err)
 	_cleanup_close_ int sfd = -1;
 	_cleanup_close_ int epfd = -1;
 	kn_gateway *gw = NULL;
+	kn_hookserver *hs = NULL;
 	static kn_ev ev_pidfd = { EV_PIDFD }, ev_signal = { EV_SIGNAL }, ev_sync = { EV_SYNC };
 	uint16_t ports[KN_GW_MAX_PORTS];
 	size_t n_ports = 0;
@@ -697,6 +698,13 @@ int kn_launch_run(const kn_launch_opts *opts, kn_error *err)
 		r = kn_error_set(err, errno, epfd < 0 ? "epoll" : "signalfd");
 		goto kill_child;
 	}
+	if (opts->hooks) {
+		/* the command cannot run before sync 2, so the socket is there for its first hook */
+		r = kn_hookserver_start(opts->hooks->socket, epfd, opts->hooks->decide, opts->hooks->ctx, opts->hooks->audit,
+					&hs, err);
+		if (r < 0)
+			goto kill_child;
+	}
 	if (net) {
 		kn_gateway_socks socks;
 		struct rlimit rl;
@@ -735,7 +743,8 @@ int kn_launch_run(const kn_launch_opts *opts, kn_error *err)
 	}
 	for (bool done = false; !done;) {
 		struct epoll_event evs[64];
-		int n = epoll_wait(epfd, evs, 64, gw ? kn_gateway_timeout_ms(gw) : -1);
+		int t_gw = gw ? kn_gateway_timeout_ms(gw) : -1, t_hs = hs ? kn_hookserver_timeout_ms(hs) : -1;
+		int n = epoll_wait(epfd, evs, 64, t_gw < 0 ? t_hs : t_hs < 0 ? t_gw : t_gw < t_hs ? t_gw : t_hs);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -746,7 +755,9 @@ int kn_launch_run(const kn_launch_opts *opts, kn_error *err)
 		for (int i = 0; i < n; i++) {
 			const kn_ev *tag = evs[i].data.ptr;
 
-			if (tag->type >= KN_EV_GATEWAY) {
+			if (tag->type >= KN_EV_HOOKS) {
+				kn_hookserver_event(hs, &evs[i]);
+			} else if (tag->type >= KN_EV_GATEWAY) {
 				kn_gateway_event(gw, &evs[i]);
 			} else if (tag->type == EV_SYNC) {
 				struct sync_msg m;
@@ -774,6 +785,8 @@ int kn_launch_run(const kn_launch_opts *opts, kn_error *err)
 		}
 		if (gw)
 			kn_gateway_tick(gw);
+		if (hs)
+			kn_hookserver_tick(hs);
 	}
 
 	memset(&info, 0, sizeof(info));
@@ -806,6 +819,7 @@ kill_child:
 	while (waitid(P_PIDFD, (id_t) pidfd, &info, WEXITED) < 0 && errno == EINTR)
 		;
 out:
+	kn_hookserver_stop(hs);
 	kn_gateway_stop(gw);
 	if (pidfd >= 0)
 		close(pidfd);

@@ -7,6 +7,7 @@
 
 #include "error.h"
 #include "gateway.h"
+#include "hookserver.h"
 #include "spec.h"
 
 /* Exit codes of the launcher itself, as podman and docker use them. */
@@ -21,6 +22,8 @@ typedef struct kn_launch_opts {
 	const char *pid_file; /* when set: the sandbox's pid 1 (host pid) is written there */
 	/* the egress network: NULL or mode KN_NET_NONE for loopback only */
 	const kn_gateway_config *net;
+	/* the hook server (Claude Code's hooks through the shim); NULL: none */
+	const kn_hooks_config *hooks;
 	void (*warn_cb)(const char *msg);
 } kn_launch_opts;
 

@@ -13,6 +13,7 @@
 #include "cleanup.h"
 #include "dns.h"
 #include "netlink.h"
+#include "session.h"
 #include "util.h"
 
 static const char resolv_conf[] =
@@ -20,43 +21,10 @@ static const char resolv_conf[] =
 	"nameserver " KN_NET_GW4 "\n"
 	"options timeout:2 attempts:2\n";
 
-/*
- * kennel's runtime directory: $XDG_RUNTIME_DIR/kennel, /run/kennel as
- * root, else /tmp/kennel-UID.  Created 0700; an existing one must be a
- * directory of ours that nobody else can write (/tmp is shared).
- */
-static char *runtime_dir(kn_error *err)
-{
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
-	_cleanup_free_ char *dir = NULL;
-	struct stat st;
-
-	if (geteuid() == 0)
-		dir = kn_xstrdup("/run/kennel");
-	else if (xdg && xdg[0] == '/')
-		dir = kn_xasprintf("%s/kennel", xdg);
-	else
-		dir = kn_xasprintf("/tmp/kennel-%u", (unsigned) geteuid());
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		kn_error_set(err, errno, "create %s", dir);
-		return NULL;
-	}
-	if (lstat(dir, &st) < 0) {
-		kn_error_set(err, errno, "%s", dir);
-		return NULL;
-	}
-	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0022)) {
-		kn_error_setx(err, EPERM, "%s is not a directory owned by uid %u and writable only by it: remove it",
-			      dir, (unsigned) geteuid());
-		return NULL;
-	}
-	return steal_ptr(&dir);
-}
-
 /* The resolv.conf the sandbox sees, rewritten (atomically) only when it differs. */
 static char *write_resolv_conf(kn_error *err)
 {
-	_cleanup_free_ char *dir = runtime_dir(err);
+	_cleanup_free_ char *dir = kn_runtime_dir(err);
 	_cleanup_free_ char *path = NULL, *tmp = NULL;
 	char cur[sizeof(resolv_conf) + 1];
 	ssize_t n;
@@ -86,11 +54,10 @@ static char *write_resolv_conf(kn_error *err)
 
 int kn_network_prepare(const kn_network_args *args, kn_spec *spec, kn_network *net, kn_error *err)
 {
-	_cleanup_free_ char *resolv = NULL, *audit_path = NULL;
+	_cleanup_free_ char *resolv = NULL;
 	int r;
 
 	memset(net, 0, sizeof(*net));
-	net->audit.fd = -1;
 	if (!args->mode || !strcmp(args->mode, "allowlist")) {
 		net->allow.mode = KN_NET_ALLOWLIST;
 	} else if (!strcmp(args->mode, "open")) {
@@ -128,22 +95,6 @@ int kn_network_prepare(const kn_network_args *args, kn_spec *spec, kn_network *n
 		}
 		net->n_upstreams = (size_t) r;
 	}
-	r = kn_session_id(net->session);
-	if (r < 0) {
-		kn_error_set(err, -r, "session id");
-		goto fail;
-	}
-	audit_path = args->audit_log ? kn_xstrdup(args->audit_log) : kn_audit_default_path(err);
-	if (!audit_path) {
-		r = -err->code;
-		goto fail;
-	}
-	r = kn_audit_open(&net->audit, audit_path, net->session, err);
-	if (r < 0) {
-		if (!args->audit_log)
-			kn_error_wrap(err, "the network audit log (choose one with --audit-log FILE)");
-		goto fail;
-	}
 	resolv = write_resolv_conf(err);
 	if (!resolv) {
 		r = -err->code;
@@ -154,7 +105,7 @@ int kn_network_prepare(const kn_network_args *args, kn_spec *spec, kn_network *n
 	net->gateway.allow = &net->allow;
 	net->gateway.upstreams = net->upstreams;
 	net->gateway.n_upstreams = net->n_upstreams;
-	net->gateway.audit = &net->audit;
+	net->gateway.audit = args->audit;
 	return 0;
 
 fail:
@@ -165,5 +116,4 @@ fail:
 void kn_network_release(kn_network *net)
 {
 	kn_allowlist_free(&net->allow);
-	kn_audit_close(&net->audit);
 }

@@ -607,12 +607,12 @@ spec['process']['user'] = {'uid': 0, 'gid': 0}
 @test "user namespaces disabled: 125 and the sysctl that fixes it" {
 	command -v unshare >/dev/null || kn_skip "unshare (util-linux) is not installed"
 	# user.max_user_namespaces is per user namespace: set it to 0 in a
-	# namespace of our own, not on the host.  (--network none: uid 0 there
+	# namespace of our own, not on the host.  (--audit-log: uid 0 there
 	# would otherwise default to root's audit log, /var/log/kennel, which
 	# that namespace cannot write; the subject here is the userns message.)
 	run --separate-stderr timeout -k 5 "$KN_TIMEOUT" unshare -U -r sh -c \
-		'echo 0 >/proc/sys/user/max_user_namespaces && exec "$0" sandbox --network none --rootfs "$1" -- /bin/true' \
-		"$KENNEL" "$KENNEL_ROOTFS"
+		'echo 0 >/proc/sys/user/max_user_namespaces && exec "$0" sandbox --audit-log "$2" --rootfs "$1" -- /bin/true' \
+		"$KENNEL" "$KENNEL_ROOTFS" "$(kn_audit_log)"
 	kn_assert_status 125
 	assert_kennel_error
 	[[ $stderr == *"sysctl -w user.max_user_namespaces="* ]] || kn_fail "no fix in the message: $stderr"
