@@ -58,7 +58,7 @@ char *kn_audit_default_path(kn_error *err)
 	const char *state = getenv("XDG_STATE_HOME");
 	const char *home = getenv("HOME");
 
-	if (geteuid() == 0)
+	if (kn_is_host_root())
 		return kn_xstrdup("/var/log/kennel/audit.log");
 	if (state && state[0] == '/')
 		return kn_xasprintf("%s/kennel/audit.log", state);

@@ -23,7 +23,7 @@ char *kn_runtime_dir(kn_error *err)
 	_cleanup_free_ char *dir = NULL;
 	struct stat st;
 
-	if (geteuid() == 0)
+	if (kn_is_host_root())
 		dir = kn_xstrdup("/run/kennel");
 	else if (xdg && xdg[0] == '/')
 		dir = kn_xasprintf("%s/kennel", xdg);

@@ -240,3 +240,19 @@ void kn_env_set(char ***env, const char *kv)
 	}
 	kn_strv_append(env, kv);
 }
+
+bool kn_is_host_root(void)
+{
+	char map[128];
+	unsigned long inner, outer, count;
+	char *nl;
+
+	if (geteuid() != 0 || kn_read_file("/proc/self/uid_map", map, sizeof(map)) <= 0)
+		return false;
+	nl = strchr(map, '\n');
+	/* exactly one line, the identity map of the whole id space */
+	if (nl && nl[1] != '\0')
+		return false;
+	return sscanf(map, "%lu %lu %lu", &inner, &outer, &count) == 3 && inner == 0 && outer == 0 &&
+	       count == 4294967295UL;
+}

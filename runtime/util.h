@@ -2,6 +2,7 @@
 #ifndef KENNEL_UTIL_H
 #define KENNEL_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -47,6 +48,14 @@ int kn_write_file(const char *path, const char *data, size_t len, kn_error *err)
  * Return: bytes read (>= 0) or -errno (no message: callers decide).
  */
 ssize_t kn_read_file(const char *path, char *buf, size_t cap);
+
+/*
+ * kn_is_host_root() - whether the caller is root of the host: euid 0 in
+ * the initial user namespace (whose uid_map is "0 0 4294967295").  uid 0
+ * in a user namespace of someone's (unshare -r, a rootless container) is
+ * not: it gets the per-user defaults (XDG dirs), not /run and /var/log.
+ */
+bool kn_is_host_root(void);
 
 /* kn_env_find() - the value of KEY in a "KEY=VALUE" vector, or NULL. */
 const char *kn_env_find(char *const *env, const char *key);
