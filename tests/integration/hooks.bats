@@ -151,3 +151,14 @@ PY
 	kn_assert_status 0
 	kn_assert_eq deny "$(decision "$output")" "malformed event: $output"
 }
+
+@test "the audit log is nowhere in the sandbox: no mount of it, no path to it" {
+	local log
+	log=$(kn_audit_log)
+	run --separate-stderr kn_sandbox -- sh -c "cat /proc/self/mountinfo; echo ---; ls '$log' 2>&1; ls '$(dirname "$log")' 2>&1; true"
+	kn_assert_status 0
+	[[ ${output%%---*} != *audit* ]] || kn_fail "the audit log is mounted inside the sandbox: $output"
+	[[ $(grep -c "No such file or directory" <<<"${output#*---}") -eq 2 ]] ||
+		kn_fail "the host's audit log or its directory is reachable: $output"
+	[[ -s $log ]] || kn_fail "kennel wrote no audit log at $log"
+}
