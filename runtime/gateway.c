@@ -88,6 +88,7 @@ struct conn {
 	struct conn *prev, *next; /* the list of connections with a deadline */
 	bool on_list;
 	struct conn *aprev, *anext; /* every connection */
+	bool dead;                  /* closed; freed after the current batch of events (kn_gateway_tick) */
 	enum conn_state state;
 	int cfd, ufd;
 	kn_addr dst;
@@ -127,6 +128,7 @@ struct kn_gateway {
 	struct upstream_sock up4, up6;      /* EV_DNS_UPSTREAM */
 	struct conn *head, *tail;           /* connections with a deadline, oldest first */
 	struct conn *all;                   /* every connection */
+	struct conn *dead;                  /* closed ones, linked through anext, freed by kn_gateway_tick */
 	struct dns_pending pending[DNS_MAX_PENDING];
 	size_t n_pending;
 };
@@ -255,7 +257,27 @@ static void conn_free(kn_gateway *gw, struct conn *c, bool reset)
 	half_close_pipes(&c->c2u);
 	half_close_pipes(&c->u2c);
 	free(c->buf);
-	free(c);
+	c->buf = NULL;
+	c->cfd = c->ufd = -1;
+	/*
+	 * Not freed yet: the batch of events being handled may hold the other
+	 * of its two fds' event, pointing here.  Closing removed both fds from
+	 * epoll; the memory goes once the batch is done.
+	 */
+	c->dead = true;
+	c->aprev = NULL;
+	c->anext = gw->dead;
+	gw->dead = c;
+}
+
+static void reap_dead(kn_gateway *gw)
+{
+	while (gw->dead) {
+		struct conn *c = gw->dead;
+
+		gw->dead = c->anext;
+		free(c);
+	}
 }
 
 static void conn_deny(kn_gateway *gw, struct conn *c, const char *reason)
@@ -801,6 +823,8 @@ void kn_gateway_event(kn_gateway *gw, const struct epoll_event *ev)
 		break;
 	case EV_CLIENT:
 		c = (struct conn *) ((char *) tag - offsetof(struct conn, cev));
+		if (c->dead)
+			break;
 		if (c->state == SNIFF)
 			conn_sniff(gw, c);
 		else if (c->state == RELAY)
@@ -809,6 +833,8 @@ void kn_gateway_event(kn_gateway *gw, const struct epoll_event *ev)
 		break;
 	case EV_UPSTREAM:
 		c = (struct conn *) ((char *) tag - offsetof(struct conn, uev));
+		if (c->dead)
+			break;
 		if (c->state == CONNECTING)
 			conn_connected(gw, c);
 		else if (c->state == RELAY)
@@ -837,7 +863,10 @@ int kn_gateway_timeout_ms(const kn_gateway *gw)
 void kn_gateway_tick(kn_gateway *gw)
 {
 	uint64_t now = now_ms();
-	struct conn *c = gw->head;
+	struct conn *c;
+
+	reap_dead(gw);
+	c = gw->head;
 
 	while (c) {
 		struct conn *next = c->next;
@@ -861,6 +890,7 @@ void kn_gateway_stop(kn_gateway *gw)
 		return;
 	while (gw->all)
 		conn_free(gw, gw->all, true);
+	reap_dead(gw);
 	for (size_t i = 0; i < gw->n_listeners; i++)
 		if (gw->listeners[i].fd >= 0)
 			close(gw->listeners[i].fd);

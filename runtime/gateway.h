@@ -54,7 +54,11 @@ void kn_gateway_event(kn_gateway *gw, const struct epoll_event *ev);
 /* kn_gateway_timeout_ms() - how long the caller's epoll_wait may sleep (-1: no deadline pending). */
 int kn_gateway_timeout_ms(const kn_gateway *gw);
 
-/* kn_gateway_tick() - expire what has passed its deadline (name sniffing, connects, DNS upstream answers). */
+/*
+ * kn_gateway_tick() - after each batch of events: free the connections the
+ * batch closed, and expire what has passed its deadline (name sniffing,
+ * connects, DNS upstream answers).
+ */
 void kn_gateway_tick(kn_gateway *gw);
 
 /* kn_gateway_stop() - close every connection and socket and free @gw; NULL is fine. */
