@@ -108,3 +108,47 @@ out:
 	free(buf);
 	return r;
 }
+
+void kn_xxh128_hex(XXH128_hash_t h, char hex[KN_XXH128_HEX_LEN + 1])
+{
+	static const char digits[] = "0123456789abcdef";
+	XXH128_canonical_t c;
+
+	XXH128_canonicalFromHash(&c, h);
+	for (size_t i = 0; i < sizeof(c.digest); i++) {
+		hex[2 * i] = digits[c.digest[i] >> 4];
+		hex[2 * i + 1] = digits[c.digest[i] & 15];
+	}
+	hex[KN_XXH128_HEX_LEN] = '\0';
+}
+
+int kn_xxh128_fd(int fd, char hex[KN_XXH128_HEX_LEN + 1], kn_error *err)
+{
+	const size_t cap = 1 << 20;
+	unsigned char *buf = malloc(cap);
+	XXH3_state_t *st = XXH3_createState();
+	int r = 0;
+
+	if (!buf || !st || XXH3_128bits_reset(st) != XXH_OK) {
+		r = kn_error_set(err, ENOMEM, "xxh3");
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf, cap);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = kn_error_set(err, errno, "read");
+			goto out;
+		}
+		if (n == 0)
+			break;
+		XXH3_128bits_update(st, buf, (size_t) n);
+	}
+	kn_xxh128_hex(XXH3_128bits_digest(st), hex);
+out:
+	XXH3_freeState(st);
+	free(buf);
+	return r;
+}

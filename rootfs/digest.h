@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <xxhash.h>
+
 #include "error.h"
 
 /* An incremental SHA-256 (OpenSSL EVP). */
@@ -28,5 +30,25 @@ int kn_sha256_copy(int in_fd, int out_fd, char hex[65], uint64_t *bytes, kn_erro
 
 /* kn_sha256_buf() - one-shot digest of @len bytes. */
 void kn_sha256_buf(const void *data, size_t len, char hex[65]);
+
+/*
+ * XXH3-128 (libxxhash), the hash of each file in an unpack manifest.  Not
+ * cryptographic, on purpose: the manifest lets `verify` find a tree that
+ * was corrupted (a bad disk, a stray write, someone's edit by mistake);
+ * anyone able to rewrite a file of the cache can rewrite the manifest next
+ * to it too, so a cryptographic hash there would stop no one, and it costs
+ * a CPU second per GiB unpacked where XXH3 costs a few hundredths.  The
+ * archive itself (what the pin names) is always SHA-256.
+ */
+#define KN_XXH128_HEX_LEN 32
+
+/* kn_xxh128_hex() - @h in its canonical (big-endian) form as lowercase hex, NUL-terminated. */
+void kn_xxh128_hex(XXH128_hash_t h, char hex[KN_XXH128_HEX_LEN + 1]);
+
+/*
+ * kn_xxh128_fd() - read @fd to its end and give its XXH3-128.
+ * Return: 0 with @hex, or -errno with @err set.
+ */
+int kn_xxh128_fd(int fd, char hex[KN_XXH128_HEX_LEN + 1], kn_error *err);
 
 #endif

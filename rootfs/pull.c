@@ -18,6 +18,7 @@
 #include "cleanup.h"
 #include "digest.h"
 #include "fetch.h"
+#include "lease.h"
 #include "oci_layout.h"
 #include "util.h"
 
@@ -128,7 +129,7 @@ static int manifest_walk(int dir_fd, const char *prefix, FILE *out, uint64_t *en
 			_cleanup_close_ int f = openat(dirfd(d), names[i], O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 
 			type = 'f';
-			if (f < 0 || kn_sha256_copy(f, -1, hex, NULL, err) < 0) {
+			if (f < 0 || kn_xxh128_fd(f, hex, err) < 0) {
 				r = f < 0 ? kn_error_set(err, errno, "read %s", path) : kn_error_wrap(err, "%s", path);
 				break;
 			}
@@ -171,6 +172,8 @@ static int manifest_walk(int dir_fd, const char *prefix, FILE *out, uint64_t *en
 int kn_manifest_write_tree(int tree_fd, FILE *out, uint64_t *entries, uint64_t *bytes, kn_error *err)
 {
 	*entries = *bytes = 0;
+	if (fputs(KN_MANIFEST_HEADER, out) < 0)
+		return kn_error_set(err, errno ? errno : EIO, "write the manifest");
 	return manifest_walk(tree_fd, "", out, entries, bytes, err);
 }
 
@@ -216,14 +219,43 @@ static bool is_url(const char *s)
 	return !strncmp(s, "http://", 7) || !strncmp(s, "https://", 8) || !strncmp(s, "file://", 7);
 }
 
-/* Step 2: the archive into @out_fd, hashed on the way. */
-static int acquire(const kn_pull_opts *o, int out_fd, char hex[65], uint64_t *bytes, kn_error *err)
+/* What step 2 leaves for step 5: the archive to unpack, and how it is held. */
+struct archive_src {
+	int fd;         /* the archive, read from its start by the unpacker; -1 for OCI */
+	bool kept;      /* a copy in the work directory, kept as blobs/sha256-HEX */
+	kn_lease lease; /* held when fd is the user's own file, read in place */
+};
+
+/* Create WORK/archive for a copy of the source. */
+static int archive_copy_fd(const char *work, kn_error *err)
+{
+	_cleanup_free_ char *path = kn_xasprintf("%s/archive", work);
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+
+	return fd < 0 ? kn_error_set(err, errno, "create %s", path) : fd;
+}
+
+/*
+ * Step 2: hash the archive.  A URL is downloaded into the work directory
+ * while hashed.  A local file is hashed in place under a read lease (see
+ * lease.h): no copy, and the lease proves at the end that nobody wrote to
+ * it between the hashing and the last byte unpacked.  When no lease can be
+ * had, it is copied while hashed, as a download is.
+ */
+static int acquire(const kn_pull_opts *o, const char *work, struct archive_src *src, char hex[65],
+		   uint64_t *bytes, kn_error *err)
 {
 	_cleanup_close_ int in = -1;
+	kn_error why = KN_ERROR_INIT;
 	struct stat st;
 
-	if (is_url(o->source))
-		return kn_fetch_url(o->source, out_fd, !o->quiet && isatty(STDERR_FILENO), hex, bytes, err);
+	if (is_url(o->source)) {
+		src->fd = archive_copy_fd(work, err);
+		if (src->fd < 0)
+			return src->fd;
+		src->kept = true;
+		return kn_fetch_url(o->source, src->fd, !o->quiet && isatty(STDERR_FILENO), hex, bytes, err);
+	}
 	in = open(o->source, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (in < 0)
 		return kn_error_set(err, errno, "%s", o->source);
@@ -234,13 +266,37 @@ static int acquire(const kn_pull_opts *o, int out_fd, char hex[65], uint64_t *by
 				     "or pack it (tar -C DIR -cf rootfs.tar .)", o->source, o->source);
 	if (!S_ISREG(st.st_mode))
 		return kn_error_setx(err, EINVAL, "%s is not a regular file", o->source);
-	if (kn_sha256_copy(in, out_fd, hex, bytes, err) < 0)
+	if (kn_lease_take(&src->lease, in, &why) == 0) {
+		src->fd = steal_fd(&in);
+		if (kn_sha256_copy(src->fd, -1, hex, bytes, err) < 0)
+			return kn_error_wrap(err, "%s", o->source);
+		return 0;
+	}
+	if (!o->quiet)
+		fprintf(stderr, "kennel: %s is not read in place (%s): copying it into the cache while hashing "
+				"instead (the same result, one more copy)\n", o->source, why.msg);
+	src->fd = archive_copy_fd(work, err);
+	if (src->fd < 0)
+		return src->fd;
+	src->kept = true;
+	if (kn_sha256_copy(in, src->fd, hex, bytes, err) < 0)
 		return kn_error_wrap(err, "%s", o->source);
 	return 0;
 }
 
+/* The leased source has not been written to (checked after the last read). */
+static int source_unchanged(const kn_pull_opts *o, struct archive_src *src, kn_error *err)
+{
+	kn_error why = KN_ERROR_INIT;
+
+	if (!src->lease.held || kn_lease_check(&src->lease, &why) == 0)
+		return 0;
+	return kn_error_setx(err, ESTALE, "%s changed during the pull (%s); nothing was kept: pull it again "
+			     "once nobody is writing it", o->source, why.msg);
+}
+
 static int write_info(int entry_fd, const kn_pull_opts *o, const char *source, const char *hex, uint64_t archive_bytes,
-		      const kn_unpack_stats *stats, kn_error *err)
+		      bool archive_kept, const kn_unpack_stats *stats, kn_error *err)
 {
 	struct json_object *info = json_object_new_object();
 	char when[64];
@@ -254,6 +310,8 @@ static int write_info(int entry_fd, const kn_pull_opts *o, const char *source, c
 	json_object_object_add(info, "sha256", json_object_new_string(hex));
 	json_object_object_add(info, "source", json_object_new_string(source));
 	json_object_object_add(info, "archive_bytes", json_object_new_uint64(archive_bytes));
+	/* false: a local file read in place; `verify` re-hashes it at its path if it is still there */
+	json_object_object_add(info, "archive_kept", json_object_new_boolean(archive_kept));
 	json_object_object_add(info, "unpacked_bytes", json_object_new_uint64(stats->bytes));
 	json_object_object_add(info, "entries", json_object_new_uint64(stats->entries));
 	json_object_object_add(info, "stripped_setid", json_object_new_uint64(stats->stripped_setid));
@@ -274,12 +332,14 @@ int kn_pull(const kn_pull_opts *o, char hex[65], kn_error *err)
 {
 	_cleanup_free_ char *cache = kn_cache_dir(err);
 	_cleanup_free_ char *sub = NULL, *work = NULL, *lockname = NULL, *source = NULL, *lp = NULL;
-	_cleanup_close_ int cache_fd = -1, work_lock = -1, archive = -1, digest_lock = -1;
+	_cleanup_close_ int cache_fd = -1, work_lock = -1, digest_lock = -1;
 	_cleanup_close_ int entry_fd = -1, tree_fd = -1;
 	_cleanup_fclose_ FILE *manifest = NULL;
 	kn_unpack_stats stats = { 0 };
 	uint64_t archive_bytes = 0;
 	kn_oci_image img = { 0 };
+	kn_unpack_dirs layer_dirs = { 0 };
+	struct archive_src src = { .fd = -1 };
 	double t0 = now_ms();
 	_cleanup_free_ char *oci_dir = NULL;
 	const char *oci_tag = NULL;
@@ -355,15 +415,11 @@ int kn_pull(const kn_pull_opts *o, char hex[65], kn_error *err)
 		}
 		memcpy(hex, img.manifest_hex, 65);
 	} else {
-		sub = kn_xasprintf("%s/archive", work);
-		archive = open(sub, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-		if (archive < 0) {
-			r = kn_error_set(err, errno, "create %s", sub);
-			goto fail;
-		}
 		if (!o->quiet)
 			fprintf(stderr, "kennel: fetching %s\n", o->source);
-		r = acquire(o, archive, hex, &archive_bytes, err);
+		r = acquire(o, work, &src, hex, &archive_bytes, err);
+		if (r == 0)
+			r = source_unchanged(o, &src, err);
 		if (r < 0)
 			goto fail;
 	}
@@ -419,8 +475,13 @@ int kn_pull(const kn_pull_opts *o, char hex[65], kn_error *err)
 		uint64_t size_left = o->limits.max_unpacked_size ? o->limits.max_unpacked_size : KN_UNPACK_DEFAULT_MAX_SIZE;
 		uint64_t entries_left = o->limits.max_entries ? o->limits.max_entries : KN_UNPACK_DEFAULT_MAX_ENTRIES;
 
+		/* Directory modes wait for the last layer: until then every
+		 * directory stays writable for the files and whiteouts of the
+		 * layers above (a lower layer's 0555 /usr/share/x would refuse
+		 * them to an unprivileged user). */
 		for (size_t i = 0; i < img.n_layers; i++) {
-			kn_unpack_limits lim = { size_left, entries_left, o->limits.flags | KN_UNPACK_SKIP_WHITEOUTS };
+			kn_unpack_limits lim = { size_left, entries_left, o->limits.flags | KN_UNPACK_SKIP_WHITEOUTS,
+						 &layer_dirs };
 			_cleanup_close_ int lfd = open(img.layers[i], O_RDONLY | O_CLOEXEC);
 			kn_unpack_stats ls = { 0 };
 
@@ -445,15 +506,20 @@ int kn_pull(const kn_pull_opts *o, char hex[65], kn_error *err)
 			size_left -= ls.bytes;
 			entries_left -= ls.entries;
 		}
+		r = kn_unpack_dirs_apply(&layer_dirs, tree_fd, err);
+		if (r < 0) {
+			kn_error_wrap(err, "%s", o->source);
+			goto fail;
+		}
 		r = kn_manifest_write_tree(tree_fd, manifest, &stats.entries, &stats.bytes, err);
 		if (r < 0)
 			goto fail;
 	} else {
-		if (lseek(archive, 0, SEEK_SET) < 0) {
+		if (lseek(src.fd, 0, SEEK_SET) < 0) {
 			r = kn_error_set(err, errno, "rewind the archive");
 			goto fail;
 		}
-		r = kn_unpack_archive(archive, tree_fd, &o->limits, manifest, &stats, err);
+		r = kn_unpack_archive(src.fd, tree_fd, &o->limits, manifest, &stats, err);
 		if (r < 0) {
 			kn_error_wrap(err, "unpack %s", o->source);
 			goto fail;
@@ -464,7 +530,7 @@ int kn_pull(const kn_pull_opts *o, char hex[65], kn_error *err)
 		r = kn_error_set(err, errno, "write the manifest");
 		goto fail;
 	}
-	r = write_info(entry_fd, o, source, hex, archive_bytes, &stats, err);
+	r = write_info(entry_fd, o, source, hex, archive_bytes, oci_dir || src.kept, &stats, err);
 	if (r < 0)
 		goto fail;
 	/* One sync of the whole filesystem instead of one per file. */
@@ -475,6 +541,7 @@ int kn_pull(const kn_pull_opts *o, char hex[65], kn_error *err)
 	phase("sync", &t0);
 	snprintf(blob_name, sizeof(blob_name), "blobs/%s", entry_name);
 	free(sub);
+	sub = NULL;
 	if (oci_dir) {
 		/* `verify` re-hashes the image manifest; the layers stay in the layout. */
 		_cleanup_close_ int in = -1, out = -1;
@@ -487,12 +554,18 @@ int kn_pull(const kn_pull_opts *o, char hex[65], kn_error *err)
 			r = kn_error_setx(err, EIO, "keep the image manifest in %s/%s", cache, blob_name);
 			goto fail;
 		}
-	} else {
+	} else if (src.kept) {
 		sub = kn_xasprintf("%s/archive", work);
 		if (renameat(AT_FDCWD, sub, cache_fd, blob_name) < 0) {
 			r = kn_error_set(err, errno, "keep the archive in %s/%s", cache, blob_name);
 			goto fail;
 		}
+	} else {
+		/* The commit: the tree is what was hashed only if the lease
+		 * held until after the last byte was read. */
+		r = source_unchanged(o, &src, err);
+		if (r < 0)
+			goto fail;
 	}
 	free(sub);
 	sub = kn_xasprintf("%s/entry", work);
@@ -527,11 +600,13 @@ done:
 		if (!o->quiet)
 			fprintf(stderr, "kennel: pinned %s in %s\n", o->name, lp);
 	}
-	kn_oci_image_free(&img);
-	kn_rm_rf_at(AT_FDCWD, work);
-	return 0;
-
+	r = 0;
 fail:
+	/* first, so that a writer waiting for the lease goes on at once */
+	kn_lease_release(&src.lease);
+	if (src.fd >= 0)
+		close(src.fd);
+	kn_unpack_dirs_clear(&layer_dirs);
 	kn_oci_image_free(&img);
 	kn_rm_rf_at(AT_FDCWD, work);
 	return r;

@@ -24,14 +24,20 @@ typedef struct kn_pull_opts {
  * How this works, in order:
  *   1. a work directory tmp/pull-XXXXXX, flock'ed for the pull's lifetime
  *      (gc removes only unlocked ones: a killed pull leaves nothing used);
- *   2. the archive is copied (or downloaded) into it while hashed, so what
- *      is verified is exactly what is unpacked;
+ *   2. the archive is hashed, so that what is verified is exactly what is
+ *      unpacked: a download is written into the work directory as it is
+ *      hashed; a local file is hashed in place under a read lease (lease.h)
+ *      that any writer breaks, or, when no lease can be had (open for
+ *      writing, not the caller's, not a local filesystem), copied into the
+ *      work directory as it is hashed;
  *   3. with an expected digest, a mismatch stops here: nothing unpacked;
  *   4. the digest's lock is taken exclusively; if the entry exists (another
  *      pull finished first) the work is dropped;
- *   5. the archive is unpacked into the work directory with a manifest,
- *      the filesystem synced once, and the entry renamed into place, then
- *      the archive kept as blobs/sha256-HEX for `verify`;
+ *   5. the archive is unpacked into the work directory with a manifest and
+ *      info.json (archive_kept: whether the cache holds the archive), the
+ *      filesystem synced once; a copy is kept as blobs/sha256-HEX for
+ *      `verify`, a leased file must still hold its lease (else the pull
+ *      fails: the file changed); then the entry is renamed into place;
  *   6. with a name, the pin is written to the lock file.
  * For oci:DIR[:TAG] the digest is the image manifest's: steps 2-3 verify
  * every blob of the layout instead, step 5 applies each layer's whiteouts
@@ -55,12 +61,13 @@ int kn_rm_rf_at(int dirfd, const char *name);
  */
 int kn_rm_children(int dir_fd);
 
-#endif
-
 /*
  * kn_manifest_write_tree() - write the manifest of the tree under @tree_fd
- * (format as in unpack.h, sorted by path; hardlinked files appear as 'f'),
- * for trees not made by a single unpack (OCI layers with whiteouts).
+ * (format 2 as in unpack.h, header line included, sorted by path;
+ * hardlinked files appear as 'f'), for trees not made by a single unpack
+ * (OCI layers with whiteouts).
  * Return: 0 or -errno with @err set.
  */
 int kn_manifest_write_tree(int tree_fd, FILE *out, uint64_t *entries, uint64_t *bytes, kn_error *err);
+
+#endif

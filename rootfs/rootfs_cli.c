@@ -23,6 +23,7 @@
 #include "cleanup.h"
 #include "digest.h"
 #include "pull.h"
+#include "unpack.h"
 #include "util.h"
 
 static int fail(const kn_error *err)
@@ -149,12 +150,41 @@ static int cmp_mentry(const void *a, const void *b)
 	return strcmp(((const struct mentry *) a)->path, ((const struct mentry *) b)->path);
 }
 
-static int load_manifest(int entry_fd, struct mentry **out, size_t *n_out, kn_error *err)
+static void mentries_free(struct mentry *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(m[i].sha);
+		free(m[i].path);
+		free(m[i].target);
+	}
+	free(m);
+}
+
+/* A file hash of the manifest's format: "-", or hex digits of the right count. */
+static bool hash_field_ok(const char *h, int format)
+{
+	size_t want = format == 1 ? KN_SHA256_HEX_LEN : KN_XXH128_HEX_LEN, n = 0;
+
+	if (!strcmp(h, "-"))
+		return true;
+	for (; h[n]; n++)
+		if (!((h[n] >= '0' && h[n] <= '9') || (h[n] >= 'a' && h[n] <= 'f')))
+			return false;
+	return n == want;
+}
+
+/*
+ * Read the manifest (unpack.h): format 2 starts with KN_MANIFEST_HEADER
+ * (XXH3-128 per file); format 1, from before that header, has none
+ * (SHA-256 per file) and is still checked; any other format is refused.
+ */
+static int load_manifest(int entry_fd, const char *hex, struct mentry **out, size_t *n_out, int *format,
+			 kn_error *err)
 {
 	int fd = openat(entry_fd, "manifest", O_RDONLY | O_CLOEXEC);
 	_cleanup_fclose_ FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
 	_cleanup_free_ char *line = NULL;
-	size_t cap = 0, n = 0, alloc = 0;
+	size_t cap = 0, n = 0, alloc = 0, lineno = 0;
 	struct mentry *v = NULL;
 	ssize_t len;
 
@@ -163,17 +193,32 @@ static int load_manifest(int entry_fd, struct mentry **out, size_t *n_out, kn_er
 			close(fd);
 		return kn_error_set(err, errno, "open the manifest");
 	}
+	*format = 1;
 	while ((len = getline(&line, &cap, f)) >= 0) {
 		char *fields[6] = { 0 };
 		char *save = NULL, *tok;
 		int k = 0;
 
+		lineno++;
+		if (lineno == 1 && line[0] == '#') {
+			if (!strcmp(line, KN_MANIFEST_HEADER)) {
+				*format = 2;
+				continue;
+			}
+			if (len > 0 && line[len - 1] == '\n')
+				line[len - 1] = '\0';
+			return kn_error_setx(err, EPROTONOSUPPORT, "the manifest's format ('%.60s') is not one this "
+					     "kennel knows: re-pull it (kennel rootfs rm sha256:%s, then kennel rootfs "
+					     "pull SOURCE --sha256 %s)", line, hex, hex);
+		}
 		if (len > 0 && line[len - 1] == '\n')
 			line[len - 1] = '\0';
 		for (tok = strtok_r(line, "\t", &save); tok && k < 6; tok = strtok_r(NULL, "\t", &save))
 			fields[k++] = tok;
-		if (k < 5 || strlen(fields[0]) != 1)
-			return kn_error_setx(err, EINVAL, "manifest line %zu: malformed", n + 1);
+		if (k < 5 || strlen(fields[0]) != 1 || !hash_field_ok(fields[3], *format)) {
+			mentries_free(v, n);
+			return kn_error_setx(err, EINVAL, "manifest line %zu: malformed", lineno);
+		}
 		if (n == alloc) {
 			alloc = alloc ? alloc * 2 : 1024;
 			v = kn_xrealloc(v, alloc * sizeof(*v));
@@ -198,13 +243,106 @@ static int load_manifest(int entry_fd, struct mentry **out, size_t *n_out, kn_er
 	return 0;
 }
 
-static int hash_file_at(int dirfd, const char *path, char hex[65], kn_error *err)
+/* A file's hash as the manifest's @format records it. */
+static int hash_file_at(int dirfd, const char *path, int format, char hex[65], kn_error *err)
 {
 	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 
 	if (fd < 0)
 		return kn_error_set(err, errno, "%s", path);
-	return kn_sha256_copy(fd, -1, hex, NULL, err);
+	return format == 1 ? kn_sha256_copy(fd, -1, hex, NULL, err) : kn_xxh128_fd(fd, hex, err);
+}
+
+/* The entry's info.json (NULL when unreadable). */
+static struct json_object *entry_info(int entry_fd)
+{
+	_cleanup_close_ int fd = openat(entry_fd, "info.json", O_RDONLY | O_CLOEXEC);
+	_cleanup_free_ char *text = NULL;
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size <= 0 || st.st_size > (1 << 20))
+		return NULL;
+	text = kn_xmalloc((size_t) st.st_size + 1);
+	if (read(fd, text, (size_t) st.st_size) != st.st_size)
+		return NULL;
+	text[st.st_size] = '\0';
+	return json_tokener_parse(text);
+}
+
+/*
+ * Does the cache hold the entry's archive?  Entries from before info.json
+ * said (archive_kept) always did.
+ */
+static bool info_archive_kept(struct json_object *info)
+{
+	struct json_object *v;
+
+	if (!info || !json_object_object_get_ex(info, "archive_kept", &v))
+		return true;
+	return json_object_get_boolean(v);
+}
+
+enum archive_check { ARCHIVE_OK, ARCHIVE_UNCHECKED, ARCHIVE_BAD, ARCHIVE_SOURCE_CHANGED };
+
+/*
+ * Re-hash the archive behind an entry: the cache's copy when it keeps one;
+ * else the local file it was read from in place, when that is still
+ * there.  Prints one line saying which was done.
+ */
+static enum archive_check check_archive(const char *blob, struct json_object *info, const char *hex)
+{
+	kn_error err = KN_ERROR_INIT;
+	_cleanup_close_ int fd = -1;
+	struct json_object *v;
+	const char *source = NULL;
+	struct stat st;
+	char got[65];
+
+	if (info_archive_kept(info)) {
+		fd = open(blob, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			printf("FAIL archive %s: %s\n", blob, strerror(errno));
+			return ARCHIVE_BAD;
+		}
+		if (kn_sha256_copy(fd, -1, got, NULL, &err) < 0) {
+			printf("FAIL archive %s: %s\n", blob, err.msg);
+			return ARCHIVE_BAD;
+		}
+		if (strcmp(got, hex) != 0) {
+			printf("FAIL archive %s: sha256 is %s\n", blob, got);
+			return ARCHIVE_BAD;
+		}
+		printf("archive: kept in the cache, re-hashed: OK\n");
+		return ARCHIVE_OK;
+	}
+	if (json_object_object_get_ex(info, "source", &v))
+		source = json_object_get_string(v);
+	if (!source || source[0] != '/') {
+		printf("archive: not kept (source %s): tree checked against its manifest only\n", source ? source : "unknown");
+		return ARCHIVE_UNCHECKED;
+	}
+	/* O_NONBLOCK: whatever is at that path now, opening it does not hang */
+	fd = open(source, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0 && errno == ENOENT) {
+		printf("archive: not kept and %s is gone: tree checked against its manifest only\n", source);
+		return ARCHIVE_UNCHECKED;
+	}
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		printf("archive: not kept and %s is no longer a file: tree checked against its manifest only\n", source);
+		return ARCHIVE_UNCHECKED;
+	}
+	if (fd < 0 || kn_sha256_copy(fd, -1, got, NULL, &err) < 0) {
+		printf("archive: not kept and %s cannot be read (%s): tree checked against its manifest only\n", source,
+		       fd < 0 ? strerror(errno) : err.msg);
+		return ARCHIVE_UNCHECKED;
+	}
+	if (strcmp(got, hex) != 0) {
+		printf("FAIL archive: not kept; %s re-hashed: its sha256 is now %s (the file changed after the pull)\n",
+		       source, got);
+		return ARCHIVE_SOURCE_CHANGED;
+	}
+	printf("archive: not kept; %s re-hashed: OK\n", source);
+	return ARCHIVE_OK;
 }
 
 /* Count every entry under the tree (to catch files added after unpacking). */
@@ -255,10 +393,12 @@ static int cmd_verify(int argc, char **argv)
 {
 	kn_error err = KN_ERROR_INIT;
 	_cleanup_free_ char *cache = kn_cache_dir(&err), *entry = NULL, *blob = NULL;
-	_cleanup_close_ int entry_fd = -1, tree_fd = -1, blob_fd = -1;
+	_cleanup_close_ int entry_fd = -1, tree_fd = -1;
+	struct json_object *info;
+	enum archive_check archive;
 	struct mentry *m = NULL;
 	size_t n = 0, distinct = 0;
-	int problems = 0;
+	int problems = 0, format = 0;
 	char hex[65], got[65];
 	long on_disk;
 
@@ -275,19 +415,14 @@ static int cmd_verify(int argc, char **argv)
 		kn_error_set(&err, errno, "sha256:%s is not in the cache (%s)", hex, entry);
 		return fail(&err);
 	}
-	blob_fd = open(blob, O_RDONLY | O_CLOEXEC);
-	if (blob_fd < 0) {
-		printf("FAIL archive %s: %s\n", blob, strerror(errno));
+	info = entry_info(entry_fd);
+	archive = check_archive(blob, info, hex);
+	if (info)
+		json_object_put(info);
+	if (archive == ARCHIVE_BAD)
 		problems++;
-	} else if (kn_sha256_copy(blob_fd, -1, got, NULL, &err) < 0) {
-		printf("FAIL archive %s: %s\n", blob, err.msg);
-		problems++;
-	} else if (strcmp(got, hex) != 0) {
-		printf("FAIL archive %s: sha256 is %s\n", blob, got);
-		problems++;
-	}
 	tree_fd = openat(entry_fd, "rootfs", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (tree_fd < 0 || load_manifest(entry_fd, &m, &n, &err) < 0) {
+	if (tree_fd < 0 || load_manifest(entry_fd, hex, &m, &n, &format, &err) < 0) {
 		if (tree_fd < 0)
 			kn_error_set(&err, errno, "open the tree");
 		printf("FAIL %s\n", err.msg);
@@ -325,7 +460,7 @@ static int cmd_verify(int argc, char **argv)
 				printf("FAIL %s: not the regular file of %llu bytes recorded\n", p, m[i].size);
 				problems++;
 			} else if (strcmp(m[i].sha, "-") != 0) {
-				if (hash_file_at(tree_fd, p, got, &err) < 0 || strcmp(got, m[i].sha) != 0) {
+				if (hash_file_at(tree_fd, p, format, got, &err) < 0 || strcmp(got, m[i].sha) != 0) {
 					printf("FAIL %s: content changed\n", p);
 					problems++;
 				}
@@ -366,15 +501,15 @@ static int cmd_verify(int argc, char **argv)
 		printf("FAIL the tree holds %ld entries, the manifest %zu: something was added or removed\n", on_disk, distinct);
 		problems++;
 	}
-	for (size_t i = 0; i < n; i++) {
-		free(m[i].sha);
-		free(m[i].path);
-		free(m[i].target);
-	}
-	free(m);
+	mentries_free(m, n);
 	if (problems) {
 		printf("sha256:%s: %d problem%s: remove it (kennel rootfs rm sha256:%s) and pull it again\n", hex, problems,
 		       problems == 1 ? "" : "s", hex);
+		return 1;
+	}
+	if (archive == ARCHIVE_SOURCE_CHANGED) {
+		printf("sha256:%s: the tree is intact (%zu entries), but the file it was pulled from has changed\n", hex,
+		       distinct);
 		return 1;
 	}
 	printf("sha256:%s: ok (%zu entries)\n", hex, distinct);
@@ -532,8 +667,18 @@ static int cmd_ls(int argc, char **argv)
 			for (size_t k = 0; keys[k]; k++)
 				if (json_object_object_get_ex(info, keys[k], &v))
 					json_object_object_add(o, keys[k], json_object_get(v));
-			json_object_put(info);
 		}
+		{
+			/* archive_kept: what the pull did (a local file read in place
+			 * is not kept); archive: the copy the cache holds now, or null */
+			_cleanup_free_ char *blob = kn_xasprintf("%s/blobs/%s", cache, e->d_name);
+
+			json_object_object_add(o, "archive_kept", json_object_new_boolean(info_archive_kept(info)));
+			json_object_object_add(o, "archive",
+					       access(blob, F_OK) == 0 ? json_object_new_string(blob) : NULL);
+		}
+		if (info)
+			json_object_put(info);
 		json_object_array_add(list, o);
 	}
 	if (d)
@@ -568,7 +713,7 @@ static int cmd_gc(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	kn_error err = KN_ERROR_INIT;
-	_cleanup_free_ char *cache = kn_cache_dir(&err), *tmpdir = NULL;
+	_cleanup_free_ char *cache = kn_cache_dir(&err), *tmpdir = NULL, *blobdir = NULL;
 	const char *lock_path = NULL;
 	struct json_object *lock;
 	bool dry = false;
@@ -637,6 +782,33 @@ static int cmd_gc(int argc, char **argv)
 	}
 	if (d)
 		closedir(d);
+	/* Archives whose entry is gone: a pull killed between keeping its
+	 * archive and renaming its entry into place, or an rm killed between
+	 * the two removals.  The digest's lock tells a pull in progress. */
+	blobdir = kn_xasprintf("%s/blobs", cache);
+	d = opendir(blobdir);
+	while (d && (e = readdir(d))) {
+		_cleanup_free_ char *entry = NULL;
+		_cleanup_close_ int entry_lock = -1;
+		const char *hex = e->d_name + 7;
+
+		if (strncmp(e->d_name, "sha256-", 7) || !kn_is_sha256_hex(hex))
+			continue;
+		entry = kn_xasprintf("%s/%s", cache, e->d_name);
+		if (access(entry, F_OK) == 0 || errno != ENOENT)
+			continue;
+		if (lock_entry(cache, hex, &entry_lock) < 0)
+			continue; /* a pull is keeping it right now */
+		if (access(entry, F_OK) == 0 || errno != ENOENT)
+			continue;
+		printf("%s orphan archive %s/%s\n", dry ? "would remove" : "removed", blobdir, e->d_name);
+		if (!dry && unlinkat(dirfd(d), e->d_name, 0) < 0 && errno != ENOENT) {
+			printf("kept %s/%s: %s\n", blobdir, e->d_name, strerror(errno));
+			ret = 1;
+		}
+	}
+	if (d)
+		closedir(d);
 	if (lock)
 		json_object_put(lock);
 	return ret;
@@ -650,9 +822,10 @@ int kn_rootfs_main(int argc, char **argv)
 		      "       [--max-unpacked-size SIZE] [--max-entries N] [--quiet]\n"
 		      "                        fetch (path, file://, http(s)://), verify, unpack into the cache\n"
 		      "  ls [--json]           the cache's entries\n"
-		      "  verify NAME|sha256:HEX  re-hash the archive, check the tree against its manifest\n"
+		      "  verify NAME|sha256:HEX  check the tree against its manifest; re-hash the archive\n"
+		      "                        (the cache's copy, or the local file it was read from)\n"
 		      "  rm NAME|sha256:HEX... remove entries (not while a sandbox uses them)\n"
-		      "  gc [--lock FILE] [--dry-run]  remove stale pulls and entries no name pins\n",
+		      "  gc [--lock FILE] [--dry-run]  remove stale pulls, entries no name pins, orphan archives\n",
 		      argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}

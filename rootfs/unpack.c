@@ -2,14 +2,15 @@
 /*
  * Safe unpacking of an untrusted root filesystem archive.
  *
- * How this works (one kn_unpack_archive() call, three threads in a pipeline
- * so that decompression, writing and hashing overlap):
+ * How this works (one kn_unpack_archive() call, a pipeline of threads so
+ * that decompression, creating files, writing their data and hashing it
+ * overlap):
  *  1. The reader thread runs libarchive (every filter, the tar formats:
  *     ustar, pax, GNU) and queues each entry's header and, for a file, its
- *     data copied into recycled chunks, to the writer.  It also stops at the
- *     entry limit and, early, at the size limit (a decompression bomb is
- *     not decompressed further than the limit plus one block).
- *  2. The writer (the calling thread) does every filesystem operation, in
+ *     data copied into chunks, to the writer.  It also stops at the entry
+ *     limit and, early, at the size limit (a decompression bomb is not
+ *     decompressed further than the limit plus one block).
+ *  2. The writer (the calling thread) does every operation on names, in
  *     archive order.  The entry's path (and a symlink's or hardlink's
  *     target) is checked lexically; its parent directory is opened beneath
  *     the destination with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
@@ -17,16 +18,31 @@
  *     the same way, and kept open while the following entries share it;
  *     the object is created on the final name with mkdirat, openat(O_CREAT
  *     | O_EXCL | O_NOFOLLOW), symlinkat, linkat or mknodat (FIFOs), none of
- *     which follows a symlink in the last component.  File data is charged
- *     to the size limit block by block as it is written, then handed on.
- *  3. The hasher thread (only with a manifest) computes each file's SHA-256
- *     from the blocks the writer has written and prints the manifest lines,
- *     in archive order.
- *  4. At the end, the writer applies directory modes and mtimes, deepest
- *     first, on fds opened O_DIRECTORY | O_NOFOLLOW beneath the
- *     destination: until then every directory is 0700, so a read-only
- *     directory entry does not stop later entries from being written into
- *     it.
+ *     which follows a symlink in the last component.  A new file's fd, then
+ *     its data, charged to the size limit chunk by chunk first, go to a
+ *     data writer thread (and each chunk to the hasher too).
+ *  3. The data writer threads write the data to the fd they were given
+ *     (O_DIRECT for the aligned body of large files, see DIRECT_MIN_SIZE),
+ *     then the file's trailing hole, mode and mtime, and close it.  The
+ *     files written with O_DIRECT have a thread of their own (its writes
+ *     wait for the disk), the others another one.  They work only through
+ *     fds the writer opened, never on a name.
+ *     The buffered data writer hands completed files to the settler
+ *     thread, which writes them back in batches and drops their pages
+ *     from the page cache for the next files to reuse (see struct
+ *     settler).
+ *  4. The hasher thread (only with a manifest) computes each file's
+ *     XXH3-128 from the same chunks and prints the manifest lines, in
+ *     archive order.
+ *  5. At the end, once the data writers are done, directory modes and
+ *     mtimes are applied, deepest first, on fds opened O_DIRECTORY |
+ *     O_NOFOLLOW beneath the destination: until then every directory is
+ *     0700, so a read-only directory entry does not stop later entries
+ *     from being written into it.  Several unpacks into one tree (OCI
+ *     layers) can hold them back until after the last one (defer_dirs).
+ *
+ * Wake-ups between the threads are batched (QUEUE_WAKE_BYTES): on a VM a
+ * wake-up costs more than creating a small file.
  *
  * Nothing here follows a symlink the archive made: the guarantee comes from
  * the kernel (openat2 resolve flags, O_NOFOLLOW, O_EXCL), the lexical checks
@@ -41,7 +57,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -50,6 +65,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
@@ -69,6 +85,10 @@
 
 #define RESOLVE_SAFE (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
 
+/* The data writer threads: one for the files written with O_DIRECT, one for the others. */
+enum { DW_BUFFERED, DW_DIRECT, N_DATAWRITERS };
+
+
 static inline void archive_read_freep(struct archive **a)
 {
 	if (*a)
@@ -82,8 +102,8 @@ static inline void archive_read_freep(struct archive **a)
 struct pending_dir {
 	char *path;     /* normalised, "" for the tree's root */
 	size_t depth;   /* number of components; 0 for the root */
-	size_t seq;     /* archive order: later entries for the same dir win */
-	mode_t mode;    /* permission bits to apply */
+	size_t seq;     /* archive (and layer) order: later entries for the same dir win */
+	mode_t mode;    /* permission bits to apply (setuid/setgid already stripped) */
 	bool has_mtime;
 	struct timespec mtime;
 };
@@ -106,21 +126,30 @@ struct unpacker {
 	size_t parent_len;
 	char parent_path[MAX_PATH_LEN];
 
-	struct pending_dir *dirs;
-	size_t ndirs, capdirs;
+	/* Directory modes and mtimes applied at the end: the unpacker's own,
+	 * or the caller's to apply after several unpacks (OCI layers). */
+	kn_unpack_dirs own_dirs;
+	kn_unpack_dirs *dirs;
 
-	/* The hasher's queue, or NULL without a manifest. */
+	/* The data writers' queues (buffered, direct), the hasher's (NULL
+	 * without a manifest). */
+	struct queue *to_data[N_DATAWRITERS];
 	struct queue *to_hasher;
+	bool data_stopped;             /* a data writer did, on an error of its own */
 	struct pool *pool;
 
-	/* The entry being written: its header item, and for a file its fd. */
+	/* The entry being written: its header item, and for a file whether
+	 * its data is being received (its fd is a data writer's) and which
+	 * data writer has it. */
 	struct item *cur;
 	const char *raw_path;          /* cur's path as the archive spells it */
-	int file_fd;
+	bool file_open;
+	int file_dw;
 	mode_t file_perm;
-	uint64_t file_pos;             /* end of the data written so far */
+	uint64_t file_pos;             /* end of the data received so far */
 	char path[MAX_PATH_LEN];       /* the entry's path, normalised */
 	char target[MAX_PATH_LEN];     /* a hardlink's target, normalised */
+
 };
 
 /* ---- messages -------------------------------------------------------- */
@@ -316,27 +345,28 @@ static int openat2_beneath(int dirfd, const char *path, int flags)
 static int pending_dir_add(struct unpacker *u, const char *path, mode_t mode,
 			   const struct timespec *mtime)
 {
+	kn_unpack_dirs *ds = u->dirs;
 	struct pending_dir *d;
 	size_t depth = 0;
 
-	if (u->ndirs == u->capdirs) {
-		u->capdirs = u->capdirs ? u->capdirs * 2 : 256;
-		u->dirs = kn_xrealloc(u->dirs, u->capdirs * sizeof(*u->dirs));
+	if (ds->n == ds->cap) {
+		ds->cap = ds->cap ? ds->cap * 2 : 256;
+		ds->v = kn_xrealloc(ds->v, ds->cap * sizeof(*ds->v));
 	}
 	if (*path) {
 		depth = 1;
 		for (const char *p = path; *p; p++)
 			depth += *p == '/';
 	}
-	d = &u->dirs[u->ndirs];
+	d = &ds->v[ds->n];
 	d->path = kn_xstrdup(path);
 	d->depth = depth;
-	d->seq = u->ndirs;
+	d->seq = ds->n;
 	d->mode = mode;
 	d->has_mtime = mtime != NULL;
 	if (mtime)
 		d->mtime = *mtime;
-	u->ndirs++;
+	ds->n++;
 	return 0;
 }
 
@@ -506,7 +536,7 @@ static char *put_escaped(char *o, const char *s)
 }
 
 /*
- * A manifest line, TYPE MODE SIZE SHA256 PATH [TARGET], for the hasher to
+ * A manifest line, TYPE MODE SIZE HASH PATH [TARGET], for the hasher to
  * print.  A file's line has no digest yet: *digest_at says where it goes;
  * other lines carry "-" there (digest_at NULL).
  */
@@ -536,25 +566,36 @@ static char *manifest_text(char type, mode_t mode, uint64_t size, const char *pa
 	return text;
 }
 
-/* Hand @it to the hasher, or drop it when there is no manifest. */
-static void to_hasher(struct unpacker *u, struct item *it)
+/*
+ * Hand @it (an ITEM_FILE or ITEM_DATA of the current file) to the file's
+ * data writer thread, and a chunk to the hasher as well: the hasher hashes
+ * what the data writer writes, from the same chunk, in archive order.
+ * Return: 0, or -EIO when the data writer has stopped on an error
+ * (kn_unpack_archive() reports that one).
+ */
+static int to_data(struct unpacker *u, struct item *it)
 {
-	if (u->to_hasher)
+	if (it->kind == ITEM_DATA && u->to_hasher) {
+		atomic_fetch_add_explicit(&it->refs, 1, memory_order_relaxed);
 		kn_unpack_queue_push(u->to_hasher, it);
-	else
-		kn_unpack_item_free(u->pool, it);
+	}
+	if (kn_unpack_queue_push(u->to_data[u->file_dw], it))
+		return 0;
+	u->data_stopped = true;
+	return kn_error_setx(u->err, EIO, "the data writer stopped");
 }
 
-static void manifest_line(struct unpacker *u, char type, mode_t mode, const char *path,
-			  const char *target)
+static int manifest_line(struct unpacker *u, char type, mode_t mode, const char *path,
+			 const char *target)
 {
 	struct item *it;
 
 	if (!u->to_hasher)
-		return;
+		return 0;
 	it = kn_unpack_item_new(ITEM_LINE, 0);
 	it->line = manifest_text(type, mode, 0, path, target, NULL);
-	to_hasher(u, it);
+	kn_unpack_queue_push(u->to_hasher, it);
+	return 0;
 }
 
 /* ---- entries ------------------------------------------------------------ */
@@ -621,26 +662,8 @@ static int unpack_dir(struct unpacker *u, const struct header *h)
 		/* an existing directory: only its mode and mtime change */
 	}
 	pending_dir_add(u, u->path, perm, entry_mtime(h));
-	manifest_line(u, 'd', perm, u->path, NULL);
 	u->stats->entries++;
-	return 0;
-}
-
-static int write_all(struct unpacker *u, int fd, const unsigned char *buf, size_t len, off_t off)
-{
-	while (len > 0) {
-		ssize_t n = pwrite(fd, buf, len, off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return fail(u, errno, "write");
-		}
-		buf += n;
-		len -= (size_t) n;
-		off += n;
-	}
-	return 0;
+	return manifest_line(u, 'd', perm, u->path, NULL);
 }
 
 /* Charge @n more bytes of file data to the size limit. */
@@ -654,11 +677,23 @@ static int charge(struct unpacker *u, uint64_t n)
 	return 0;
 }
 
+/*
+ * Files at least this large are written with O_DIRECT (their aligned
+ * body; the tail goes through the page cache): their data skips the page
+ * cache, which costs more to fill than the disk write itself on a machine
+ * where fresh memory is expensive (a VM's first touch of a page), and the
+ * final syncfs has nothing of theirs left to write.  Smaller files gain
+ * nothing: their one or two pages are written back at the end.
+ */
+#define DIRECT_MIN_SIZE (256U << 10)
+
 static int file_begin(struct unpacker *u, const struct header *h)
 {
 	const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
 	mode_t perm = entry_perm(u, h);
 	const char *name;
+	struct item *it;
+	size_t namelen;
 	int dirfd, fd, r;
 
 	r = open_parent(u, u->path, &dirfd, &name);
@@ -678,13 +713,26 @@ static int file_begin(struct unpacker *u, const struct header *h)
 	}
 	if (fd < 0)
 		return fail(u, errno, "create file");
-	u->file_fd = fd;
+	/* The data writer thread writes the data, completes the file and
+	 * closes it: the fd goes to it, with the name for its messages. */
+	namelen = strlen(u->raw_path) + 1;
+	it = kn_unpack_item_new(ITEM_FILE, namelen);
+	memcpy(it->data, u->raw_path, namelen);
+	it->fd = fd;
+	if (h->has_size && h->size >= DIRECT_MIN_SIZE) {
+		int fl = fcntl(fd, F_GETFL);
+
+		/* EINVAL: a filesystem without direct I/O (tmpfs before 6.6) */
+		it->direct = fl >= 0 && fcntl(fd, F_SETFL, fl | O_DIRECT) == 0;
+	}
+	u->file_dw = it->direct ? DW_DIRECT : DW_BUFFERED;
+	u->file_open = true;
 	u->file_perm = perm;
 	u->file_pos = 0;
-	return 0;
+	return to_data(u, it);
 }
 
-/* The file is complete: a trailing hole, its mode and mtime; @last is its last chunk. */
+/* The file is complete: a trailing hole, its mode and mtime, for the data writer; @last is its last chunk. */
 static int file_end(struct unpacker *u, struct item *last)
 {
 	const struct header *h = &u->cur->hdr;
@@ -696,19 +744,14 @@ static int file_end(struct unpacker *u, struct item *last)
 		r = charge(u, hole);
 		if (r < 0)
 			return r;
-		if (ftruncate(u->file_fd, (off_t) h->size) < 0)
-			return fail(u, errno, "truncate");
 		u->file_pos = h->size;
 	}
-	if (needs_chmod(u, u->file_perm) && fchmod(u->file_fd, u->file_perm) < 0)
-		return fail(u, errno, "chmod");
-	r = set_mtime_fd(u, u->file_fd, entry_mtime(h));
-	if (r < 0)
-		return r;
-	r = close(u->file_fd);
-	u->file_fd = -1;
-	if (r < 0)
-		return fail(u, errno, "close");
+	last->size = u->file_pos;
+	last->chmod = needs_chmod(u, u->file_perm);
+	last->mode = u->file_perm;
+	last->has_mtime = h->has_mtime;
+	last->mtime = h->mtime;
+	u->file_open = false;
 	last->tail_hole = hole;
 	if (u->to_hasher)
 		last->line = manifest_text('f', u->file_perm, u->file_pos, u->path, NULL,
@@ -717,21 +760,21 @@ static int file_end(struct unpacker *u, struct item *last)
 	return 0;
 }
 
-/* A chunk of the current file's data: charged, written, handed on (@it taken). */
+/* A chunk of the current file's data: charged, handed on to be written (@it taken). */
 static int file_data(struct unpacker *u, struct item *it)
 {
 	uint64_t hole;
 	int r;
 
-	if (u->file_fd < 0 || it->off < u->file_pos) {
+	if (!u->file_open || it->off < u->file_pos) {
 		kn_unpack_item_free(u->pool, it);
 		return refuse(u, EINVAL, "data blocks out of order");
 	}
-	/* a hole (sparse file) counts as what it will read back as */
+	/* a hole (sparse file) counts as what it will read back as; charged
+	 * before the data writer sees the chunk, so nothing over the limit is
+	 * ever written */
 	hole = it->off - u->file_pos;
 	r = charge(u, hole + it->len);
-	if (r == 0)
-		r = write_all(u, u->file_fd, it->data, it->len, (off_t) it->off);
 	if (r == 0) {
 		u->file_pos = it->off + it->len;
 		it->hole = hole;
@@ -742,8 +785,7 @@ static int file_data(struct unpacker *u, struct item *it)
 		kn_unpack_item_free(u->pool, it);
 		return r;
 	}
-	to_hasher(u, it);
-	return 0;
+	return to_data(u, it);
 }
 
 static int unpack_symlink(struct unpacker *u, const struct header *h)
@@ -785,9 +827,8 @@ static int unpack_symlink(struct unpacker *u, const struct header *h)
 		if (utimensat(dirfd, name, times, AT_SYMLINK_NOFOLLOW) < 0)
 			return fail(u, errno, "set mtime");
 	}
-	manifest_line(u, 'l', 0777, u->path, target);
 	u->stats->entries++;
-	return 0;
+	return manifest_line(u, 'l', 0777, u->path, target);
 }
 
 static int unpack_hardlink(struct unpacker *u, const struct header *h)
@@ -836,8 +877,7 @@ static int unpack_hardlink(struct unpacker *u, const struct header *h)
 
 	if (strcmp(u->path, u->target) == 0) {
 		/* GNU tar stores a file named twice as a link to itself */
-		manifest_line(u, 'h', st.st_mode, u->path, u->target);
-		return 0;
+		return manifest_line(u, 'h', st.st_mode, u->path, u->target);
 	}
 	/* Opening the link's parent may close the cached fd tdir points to. */
 	if (tdir == u->parent_fd) {
@@ -862,9 +902,8 @@ static int unpack_hardlink(struct unpacker *u, const struct header *h)
 		if (linkat(tdir, tbase, dirfd, name, 0) < 0)
 			return fail(u, errno, "link to '%s'", tname);
 	}
-	manifest_line(u, 'h', st.st_mode, u->path, u->target);
 	u->stats->entries++;
-	return 0;
+	return manifest_line(u, 'h', st.st_mode, u->path, u->target);
 }
 
 static int unpack_fifo(struct unpacker *u, const struct header *h)
@@ -903,9 +942,8 @@ static int unpack_fifo(struct unpacker *u, const struct header *h)
 	r = set_mtime_fd(u, fd, entry_mtime(h));
 	if (r < 0)
 		return r;
-	manifest_line(u, 'p', perm, u->path, NULL);
 	u->stats->entries++;
-	return 0;
+	return manifest_line(u, 'p', perm, u->path, NULL);
 }
 
 static int unpack_entry(struct unpacker *u, const struct header *h)
@@ -941,9 +979,8 @@ static int unpack_entry(struct unpacker *u, const struct header *h)
 			return refuse(u, EPERM, "names the tree's root but is not a directory");
 		perm = entry_perm(u, h);
 		pending_dir_add(u, "", perm, entry_mtime(h));
-		manifest_line(u, 'd', perm, ".", NULL);
 		u->stats->entries++;
-		return 0;
+		return manifest_line(u, 'd', perm, ".", NULL);
 	}
 	if (h->hardlink)
 		return unpack_hardlink(u, h);
@@ -1021,42 +1058,52 @@ static int pending_cmp(const void *pa, const void *pb)
 /*
  * Apply directory modes and mtimes, deepest first: a directory is opened
  * through ancestors that still have their working mode (0700), and setting
- * a child's attributes does not touch its parent's mtime.
+ * a child's attributes does not touch its parent's mtime.  For one path
+ * recorded several times (again in the archive, or in a later layer), the
+ * last record is applied last and stands.
  */
-static int finish_dirs(struct unpacker *u)
+int kn_unpack_dirs_apply(kn_unpack_dirs *ds, int dest_fd, kn_error *err)
 {
 	char name[MSG_BUF];
 
-	if (u->ndirs > 1) /* qsort's array must not be NULL, even when empty */
-		qsort(u->dirs, u->ndirs, sizeof(*u->dirs), pending_cmp);
-	for (size_t i = 0; i < u->ndirs; i++) {
-		const struct pending_dir *d = &u->dirs[i];
+	if (ds->n > 1) /* qsort's array must not be NULL, even when empty */
+		qsort(ds->v, ds->n, sizeof(*ds->v), pending_cmp);
+	for (size_t i = 0; i < ds->n; i++) {
+		const struct pending_dir *d = &ds->v[i];
 		_cleanup_close_ int fd = -1;
 
 		if (*d->path) {
-			fd = openat2_beneath(u->dest_fd, d->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+			fd = openat2_beneath(dest_fd, d->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
 		} else {
-			fd = openat(u->dest_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			fd = openat(dest_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			if (fd < 0)
 				fd = -errno;
 		}
 		if (fd == -ENOENT || fd == -ENOTDIR || fd == -ELOOP)
-			continue; /* replaced by a later entry: that one stands */
+			continue; /* replaced or removed later: what stands there now stays */
 		if (fd < 0)
-			return kn_error_set(u->err, -fd, "directory '%s': open to set its mode",
+			return kn_error_set(err, -fd, "directory '%s': open to set its mode",
 					    kn_unpack_msg_name(d->path, name, sizeof(name)));
 		if (fchmod(fd, d->mode) < 0)
-			return kn_error_set(u->err, errno, "directory '%s': chmod",
+			return kn_error_set(err, errno, "directory '%s': chmod",
 					    kn_unpack_msg_name(d->path, name, sizeof(name)));
 		if (d->has_mtime) {
 			struct timespec times[2] = { { .tv_nsec = UTIME_OMIT }, d->mtime };
 
 			if (futimens(fd, times) < 0)
-				return kn_error_set(u->err, errno, "directory '%s': set mtime",
+				return kn_error_set(err, errno, "directory '%s': set mtime",
 						    kn_unpack_msg_name(d->path, name, sizeof(name)));
 		}
 	}
 	return 0;
+}
+
+void kn_unpack_dirs_clear(kn_unpack_dirs *ds)
+{
+	for (size_t i = 0; i < ds->n; i++)
+		free(ds->v[i].path);
+	free(ds->v);
+	memset(ds, 0, sizeof(*ds));
 }
 
 /* ---- setup ------------------------------------------------------------- */
@@ -1085,22 +1132,34 @@ static bool has_default_acl(int dest_fd)
 	return fgetxattr(fd, "system.posix_acl_default", NULL, 0) >= 0;
 }
 
+/*
+ * How many completed files the settler may hold, and have queued: a
+ * quarter of the fd limit each (half in all), at most 4096.
+ */
+static size_t settle_max_fds(void)
+{
+	struct rlimit rl;
+	rlim_t n = 1024;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		n = rl.rlim_cur;
+	else if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		n = 1 << 20;
+	n /= 4;
+	return n < 16 ? 16 : n > 4096 ? 4096 : (size_t) n;
+}
+
 static void unpacker_free(struct unpacker *u)
 {
 	parent_forget(u);
-	if (u->file_fd >= 0)
-		close(u->file_fd);
 	free(u->cur);
-	for (size_t i = 0; i < u->ndirs; i++)
-		free(u->dirs[i].path);
-	free(u->dirs);
+	kn_unpack_dirs_clear(&u->own_dirs);
 }
 
 static void hasher_free(struct hasher *hs)
 {
 	kn_unpack_queue_destroy(&hs->in);
-	EVP_MD_CTX_free(hs->md);
-	EVP_MD_free(hs->sha256);
+	XXH3_freeState(hs->xxh);
 }
 
 int kn_unpack_archive(int in_fd, int dest_fd, const kn_unpack_limits *limits,
@@ -1109,12 +1168,15 @@ int kn_unpack_archive(int in_fd, int dest_fd, const kn_unpack_limits *limits,
 	_cleanup_archive_ struct archive *a = NULL;
 	_cleanup_free_ struct unpacker *u = kn_xcalloc(1, sizeof(*u));
 	_cleanup_free_ struct hasher *hs = NULL;
+	_cleanup_free_ struct datawriter *dw = kn_xcalloc(N_DATAWRITERS, sizeof(*dw));
+	_cleanup_free_ struct settler *se = kn_xcalloc(1, sizeof(*se));
 	kn_unpack_stats local_stats;
 	struct pool pool = { .free = NULL };
 	struct queue from_reader;
 	struct reader rd = { 0 };
-	pthread_t reader_thread, hasher_thread;
-	bool reader_started = false, hasher_started = false;
+	pthread_t reader_thread, hasher_thread, se_thread, dw_thread[N_DATAWRITERS];
+	bool reader_started = false, hasher_started = false, se_started = false;
+	bool dw_started[N_DATAWRITERS] = { false };
 	int r;
 
 	if (!stats)
@@ -1122,16 +1184,24 @@ int kn_unpack_archive(int in_fd, int dest_fd, const kn_unpack_limits *limits,
 	memset(stats, 0, sizeof(*stats));
 	u->dest_fd = dest_fd;
 	u->flags = limits ? limits->flags : 0;
+	u->dirs = limits && limits->defer_dirs ? limits->defer_dirs : &u->own_dirs;
 	u->max_bytes = limits && limits->max_unpacked_size ? limits->max_unpacked_size
 							   : KN_UNPACK_DEFAULT_MAX_SIZE;
 	u->stats = stats;
 	u->err = err;
 	u->parent_fd = -1;
-	u->file_fd = -1;
 	u->always_chmod = read_umask(&u->umask) < 0 || has_default_acl(dest_fd);
 	pthread_mutex_init(&pool.lock, NULL);
 	u->pool = &pool;
-	kn_unpack_queue_init(&from_reader, &pool);
+	kn_unpack_queue_init(&from_reader, &pool, LINK_MAIN);
+	for (int i = 0; i < N_DATAWRITERS; i++) {
+		kn_unpack_queue_init(&dw[i].in, &pool, LINK_MAIN);
+		dw[i].pool = &pool;
+	}
+	kn_unpack_queue_init(&se->in, &pool, LINK_MAIN);
+	se->pool = &pool;
+	se->sync_fd = dest_fd;
+	se->max_fds = settle_max_fds();
 
 	a = archive_read_new();
 	if (!a) {
@@ -1147,12 +1217,15 @@ int kn_unpack_archive(int in_fd, int dest_fd, const kn_unpack_limits *limits,
 
 	if (manifest) {
 		hs = kn_xcalloc(1, sizeof(*hs));
-		kn_unpack_queue_init(&hs->in, &pool);
+		kn_unpack_queue_init(&hs->in, &pool, LINK_HASHER);
 		hs->out = manifest;
-		hs->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-		hs->md = EVP_MD_CTX_new();
-		if (!hs->sha256 || !hs->md) {
-			r = kn_error_setx(err, ENOMEM, "SHA-256 unavailable (OpenSSL)");
+		hs->xxh = XXH3_createState();
+		if (!hs->xxh) {
+			r = kn_error_setx(err, ENOMEM, "XXH3 state: out of memory");
+			goto out;
+		}
+		if (fputs(KN_MANIFEST_HEADER, manifest) < 0) {
+			r = kn_error_set(err, errno ? errno : EIO, "write manifest");
 			goto out;
 		}
 		r = pthread_create(&hasher_thread, NULL, kn_unpack_hasher_main, hs);
@@ -1162,6 +1235,22 @@ int kn_unpack_archive(int in_fd, int dest_fd, const kn_unpack_limits *limits,
 		}
 		hasher_started = true;
 		u->to_hasher = &hs->in;
+	}
+	r = pthread_create(&se_thread, NULL, kn_unpack_settler_main, se);
+	if (r) {
+		r = kn_error_set(err, r, "start the settling thread");
+		goto out;
+	}
+	se_started = true;
+	dw[DW_BUFFERED].settle = se;
+	for (int i = 0; i < N_DATAWRITERS; i++) {
+		r = pthread_create(&dw_thread[i], NULL, kn_unpack_datawriter_main, &dw[i]);
+		if (r) {
+			r = kn_error_set(err, r, "start a data writing thread");
+			goto out;
+		}
+		dw_started[i] = true;
+		u->to_data[i] = &dw[i].in;
 	}
 
 	rd.a = a;
@@ -1178,13 +1267,34 @@ int kn_unpack_archive(int in_fd, int dest_fd, const kn_unpack_limits *limits,
 	reader_started = true;
 
 	r = writer_run(u, &from_reader);
-	if (r == 0)
-		r = finish_dirs(u);
 out:
 	if (reader_started) {
 		/* after an error, the reader's next push fails and it returns */
 		kn_unpack_queue_close(&from_reader);
 		pthread_join(reader_thread, NULL);
+	}
+	/* After a refusal the data writers still complete the files before
+	 * it: what is left is exactly the entries before the refused one. */
+	for (int i = 0; i < N_DATAWRITERS; i++) {
+		if (!dw_started[i])
+			continue;
+		/* fails (and is freed) when the data writer stopped on an error */
+		kn_unpack_queue_push(&dw[i].in, kn_unpack_item_new(ITEM_END, 0));
+		pthread_join(dw_thread[i], NULL);
+		/* its error is the one to report, unless the writer stopped first */
+		if (dw[i].code && (r == 0 || u->data_stopped)) {
+			r = kn_error_setx(err, dw[i].code, "%s", dw[i].msg);
+			u->data_stopped = false;
+		}
+	}
+	/* after the data writers: they hand it files until they end */
+	if (se_started) {
+		if (r < 0)
+			atomic_store(&se->abandon, true);
+		kn_unpack_queue_push(&se->in, kn_unpack_item_new(ITEM_END, 0));
+		pthread_join(se_thread, NULL);
+		if (r == 0 && se->code)
+			r = kn_error_setx(err, se->code, "%s", se->msg);
 	}
 	if (hasher_started) {
 		if (r < 0)
@@ -1192,13 +1302,20 @@ out:
 		kn_unpack_queue_push(&hs->in, kn_unpack_item_new(ITEM_END, 0));
 		pthread_join(hasher_thread, NULL);
 		if (r == 0 && hs->failed)
-			r = kn_error_setx(err, EIO, "SHA-256 of the files failed (OpenSSL)");
+			r = kn_error_setx(err, EIO, "XXH3 of the files failed (libxxhash)");
 	}
+	/* last: every file is complete, and a directory's mode may shut us out;
+	 * the caller applies deferred ones after its last unpack */
+	if (r == 0 && u->dirs == &u->own_dirs)
+		r = kn_unpack_dirs_apply(u->dirs, dest_fd, err);
 	if (r == 0 && manifest && (fflush(manifest) != 0 || ferror(manifest)))
 		r = kn_error_set(err, errno ? errno : EIO, "write manifest");
 	if (hs)
 		hasher_free(hs);
 	kn_unpack_queue_destroy(&from_reader);
+	for (int i = 0; i < N_DATAWRITERS; i++)
+		kn_unpack_queue_destroy(&dw[i].in);
+	kn_unpack_queue_destroy(&se->in);
 	unpacker_free(u);
 	kn_unpack_pool_destroy(&pool);
 	return r;

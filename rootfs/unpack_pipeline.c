@@ -1,28 +1,49 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The unpacker's pipeline: items and bounded queues between its threads,
- * the reader thread (libarchive) and the hasher thread (SHA-256 of each
- * file, the manifest lines in archive order).  The writer, and the how-it-
- * works overview, are in unpack.c.
+ * the reader thread (libarchive), the data writer threads (file contents),
+ * the settler thread (write-back and drop-behind) and the hasher thread
+ * (XXH3-128 of each file, the manifest lines in archive order).  The
+ * writer, and the how-it-works overview, are in unpack.c.
  */
 #include "unpack_pipeline.h"
 
 #include <archive_entry.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cleanup.h"
+#include "digest.h"
 #include "unpack.h"
 #include "util.h"
 
 /* ---- the pipeline's items and queues ----------------------------------- */
 
+/*
+ * A data chunk's data[] starts on a CHUNK_ALIGN boundary, as O_DIRECT
+ * writes need: the item sits at the end of the first aligned block.
+ */
+#define CHUNK_LEAD (CHUNK_ALIGN - offsetof(struct item, data))
+_Static_assert(offsetof(struct item, data) <= CHUNK_ALIGN, "an item header fits before its aligned data");
 
+static struct item *chunk_alloc(void)
+{
+	void *base = NULL;
 
+	if (posix_memalign(&base, CHUNK_ALIGN, CHUNK_ALIGN + CHUNK_SIZE) != 0)
+		abort();
+	return (struct item *) ((unsigned char *) base + CHUNK_LEAD);
+}
 
-
+static void chunk_release(struct item *it)
+{
+	free((unsigned char *) it - CHUNK_LEAD);
+}
 
 struct item *kn_unpack_item_new(enum item_kind kind, size_t extra)
 {
@@ -30,28 +51,42 @@ struct item *kn_unpack_item_new(enum item_kind kind, size_t extra)
 
 	memset(it, 0, sizeof(*it));
 	it->kind = kind;
+	atomic_init(&it->refs, 1);
+	it->fd = -1;
 	it->cap = extra;
 	it->cost = sizeof(*it) + extra;
 	return it;
 }
 
-static struct item *chunk_get(struct pool *p, uint64_t off, bool first)
+/*
+ * A chunk for data at @off of a file.  With @small (not 0), one of that
+ * many bytes, malloc'd and freed: a file smaller than a chunk gets a chunk
+ * of its own size, and as the queues charge what a chunk holds, many small
+ * files travel in one batch.  Else a recycled, aligned chunk of the pool.
+ */
+static struct item *chunk_get(struct pool *p, uint64_t off, bool first, size_t small)
 {
 	struct item *it;
 
+	if (small) {
+		it = kn_unpack_item_new(ITEM_DATA, small);
+		it->off = off;
+		it->first = first;
+		return it;
+	}
 	pthread_mutex_lock(&p->lock);
 	it = p->free;
 	if (it)
-		p->free = it->next;
+		p->free = it->next[LINK_MAIN];
 	pthread_mutex_unlock(&p->lock);
-	if (it) {
-		memset(it, 0, offsetof(struct item, data));
-		it->kind = ITEM_DATA;
-		it->cap = CHUNK_SIZE;
-		it->cost = sizeof(*it) + CHUNK_SIZE;
-	} else {
-		it = kn_unpack_item_new(ITEM_DATA, CHUNK_SIZE);
-	}
+	if (!it)
+		it = chunk_alloc();
+	memset(it, 0, offsetof(struct item, data));
+	it->kind = ITEM_DATA;
+	atomic_init(&it->refs, 1);
+	it->pooled = true;
+	it->cap = CHUNK_SIZE;
+	it->cost = sizeof(*it) + CHUNK_SIZE;
 	it->off = off;
 	it->first = first;
 	return it;
@@ -59,13 +94,18 @@ static struct item *chunk_get(struct pool *p, uint64_t off, bool first)
 
 void kn_unpack_item_free(struct pool *p, struct item *it)
 {
-	if (!it)
+	/* acq_rel: the last holder sees everything the others did with it */
+	if (!it || atomic_fetch_sub_explicit(&it->refs, 1, memory_order_acq_rel) > 1)
 		return;
 	free(it->line);
 	it->line = NULL;
-	if (it->kind == ITEM_DATA && it->cap == CHUNK_SIZE) {
+	if (it->kind == ITEM_FILE && it->fd >= 0) {
+		close(it->fd);
+		it->fd = -1;
+	}
+	if (it->pooled) {
 		pthread_mutex_lock(&p->lock);
-		it->next = p->free;
+		it->next[LINK_MAIN] = p->free;
 		p->free = it;
 		pthread_mutex_unlock(&p->lock);
 		return;
@@ -78,17 +118,18 @@ void kn_unpack_pool_destroy(struct pool *p)
 	while (p->free) {
 		struct item *it = p->free;
 
-		p->free = it->next;
-		free(it);
+		p->free = it->next[LINK_MAIN];
+		chunk_release(it);
 	}
 	pthread_mutex_destroy(&p->lock);
 }
 
 
 
-void kn_unpack_queue_init(struct queue *q, struct pool *pool)
+void kn_unpack_queue_init(struct queue *q, struct pool *pool, unsigned link)
 {
 	memset(q, 0, sizeof(*q));
+	q->link = link;
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->can_pop, NULL);
 	pthread_cond_init(&q->can_push, NULL);
@@ -100,7 +141,7 @@ static void queue_drop_all(struct queue *q)
 	while (q->head) {
 		struct item *it = q->head;
 
-		q->head = it->next;
+		q->head = it->next[q->link];
 		kn_unpack_item_free(q->pool, it);
 	}
 	q->tail = NULL;
@@ -116,21 +157,25 @@ void kn_unpack_queue_destroy(struct queue *q)
 }
 
 /*
- * Queue @list, one item or several linked by ->next (taken over; dropped
+ * Queue @list, one item or several linked by the queue's link (taken over; dropped
  * if the queue is closed).  Return: false when the queue is closed.
  */
 bool kn_unpack_queue_push(struct queue *q, struct item *list)
 {
 	struct item *last = list;
 	size_t cost = list->cost;
+	bool end = list->kind == ITEM_END;
 
-	while (last->next) {
-		last = last->next;
+	while (last->next[q->link]) {
+		last = last->next[q->link];
 		cost += last->cost;
+		end |= last->kind == ITEM_END;
 	}
 	pthread_mutex_lock(&q->lock);
 	/* more than the budget still goes through an empty queue */
 	while (!q->closed && q->head && q->cost + cost > QUEUE_MAX_BYTES) {
+		if (q->pop_waiting)
+			pthread_cond_signal(&q->can_pop);
 		q->push_waiting = true;
 		pthread_cond_wait(&q->can_push, &q->lock);
 	}
@@ -138,7 +183,7 @@ bool kn_unpack_queue_push(struct queue *q, struct item *list)
 	if (q->closed) {
 		pthread_mutex_unlock(&q->lock);
 		while (list) {
-			struct item *next = list->next;
+			struct item *next = list->next[q->link];
 
 			kn_unpack_item_free(q->pool, list);
 			list = next;
@@ -146,15 +191,38 @@ bool kn_unpack_queue_push(struct queue *q, struct item *list)
 		return false;
 	}
 	if (q->tail)
-		q->tail->next = list;
+		q->tail->next[q->link] = list;
 	else
 		q->head = list;
 	q->tail = last;
 	q->cost += cost;
-	if (q->pop_waiting)
+	/* A waiting consumer is woken for a batch, not for each item: a
+	 * wake-up costs more than the work of many small files (it is an
+	 * IPI, a VM exit on a virtual machine). */
+	if (q->pop_waiting && (end || q->cost >= QUEUE_WAKE_BYTES))
 		pthread_cond_signal(&q->can_pop);
 	pthread_mutex_unlock(&q->lock);
 	return true;
+}
+
+bool kn_unpack_queue_try_push(struct queue *q, struct item *it)
+{
+	bool queued = false;
+
+	pthread_mutex_lock(&q->lock);
+	if (!q->closed && (!q->head || q->cost + it->cost <= QUEUE_MAX_BYTES)) {
+		if (q->tail)
+			q->tail->next[q->link] = it;
+		else
+			q->head = it;
+		q->tail = it;
+		q->cost += it->cost;
+		queued = true;
+		if (q->pop_waiting && q->cost >= QUEUE_WAKE_BYTES)
+			pthread_cond_signal(&q->can_pop);
+	}
+	pthread_mutex_unlock(&q->lock);
+	return queued;
 }
 
 struct item *kn_unpack_queue_pop(struct queue *q)
@@ -168,7 +236,7 @@ struct item *kn_unpack_queue_pop(struct queue *q)
 	}
 	q->pop_waiting = false;
 	it = q->head;
-	q->head = it->next;
+	q->head = it->next[q->link];
 	if (!q->head)
 		q->tail = NULL;
 	q->cost -= it->cost;
@@ -176,7 +244,7 @@ struct item *kn_unpack_queue_pop(struct queue *q)
 	if (q->push_waiting && q->cost <= QUEUE_MAX_BYTES / 2)
 		pthread_cond_signal(&q->can_push);
 	pthread_mutex_unlock(&q->lock);
-	it->next = NULL;
+	it->next[q->link] = NULL;
 	return it;
 }
 
@@ -303,7 +371,7 @@ static bool reader_push(struct reader *rd, struct item **entry, struct item *chu
 	struct item *list = *entry ? *entry : chunk;
 
 	if (*entry)
-		(*entry)->next = chunk;
+		(*entry)->next[LINK_MAIN] = chunk;
 	*entry = NULL;
 	return !list || kn_unpack_queue_push(rd->out, list);
 }
@@ -319,7 +387,7 @@ static bool reader_file(struct reader *rd, struct item *entry, const char *path,
 {
 	char name[MSG_BUF];
 	struct item *chunk = NULL;
-	uint64_t pos = 0;
+	uint64_t pos = 0, size = entry->hdr.has_size ? entry->hdr.size : UINT64_MAX;
 	bool first = true;
 
 	for (;;) {
@@ -354,7 +422,11 @@ static bool reader_file(struct reader *rd, struct item *entry, const char *path,
 			size_t n;
 
 			if (!chunk) {
-				chunk = chunk_get(rd->pool, o, first);
+				/* within a small file's declared size: a chunk
+				 * of that size; beyond it (a damaged archive),
+				 * pool chunks */
+				chunk = chunk_get(rd->pool, o, first,
+						  size < CHUNK_SIZE && o < size ? (size_t) (size - o) : 0);
 				first = false;
 			}
 			n = chunk->cap - chunk->len < left ? chunk->cap - chunk->len : left;
@@ -378,8 +450,12 @@ static bool reader_file(struct reader *rd, struct item *entry, const char *path,
 			return false;
 		}
 	}
-	if (!chunk)
-		chunk = chunk_get(rd->pool, pos, first);
+	if (!chunk) {
+		/* an empty last chunk (an empty file, or the end after a full one) */
+		chunk = kn_unpack_item_new(ITEM_DATA, 0);
+		chunk->off = pos;
+		chunk->first = first;
+	}
 	chunk->last = true;
 	return reader_push(rd, &entry, chunk);
 }
@@ -418,6 +494,198 @@ void *kn_unpack_reader_main(void *arg)
 	}
 }
 
+/* ---- the data writer threads: helpers ------------------------------------ */
+
+static void dw_fail(struct datawriter *dw, const struct item *file, int code, const char *what)
+{
+	char name[MSG_BUF];
+
+	if (dw->code)
+		return;
+	dw->code = code;
+	snprintf(dw->msg, sizeof(dw->msg), "entry '%s': %s: %s",
+		 kn_unpack_msg_name(file ? (const char *) file->data : NULL, name, sizeof(name)), what,
+		 strerror(code));
+}
+
+static int pwrite_all(int fd, const unsigned char *buf, size_t len, uint64_t off)
+{
+	while (len > 0) {
+		ssize_t n = pwrite(fd, buf, len, (off_t) off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		buf += n;
+		len -= (size_t) n;
+		off += (uint64_t) n;
+	}
+	return 0;
+}
+
+/*
+ * Write a chunk.  With O_DIRECT, the aligned part of an aligned chunk goes
+ * direct; anything else (the tail, data after a sparse hole) drops
+ * O_DIRECT for the rest of the file.  Return: 0 or -errno.
+ */
+static int dw_write(struct item *file, const struct item *it)
+{
+	size_t aligned = 0;
+	int r;
+
+	if (file->direct && it->pooled && it->off % CHUNK_ALIGN == 0)
+		aligned = it->len & ~(size_t) (CHUNK_ALIGN - 1);
+	if (aligned) {
+		r = pwrite_all(file->fd, it->data, aligned, it->off);
+		if (r < 0)
+			return r;
+	}
+	if (aligned == it->len)
+		return 0;
+	if (file->direct) {
+		int fl = fcntl(file->fd, F_GETFL);
+
+		if (fl < 0 || fcntl(file->fd, F_SETFL, fl & ~O_DIRECT) < 0)
+			return -errno;
+		file->direct = false;
+	}
+	return pwrite_all(file->fd, it->data + aligned, it->len - aligned, it->off + aligned);
+}
+
+/* The last chunk is written: a trailing hole, the mode, the mtime, close (or hand to the settler). */
+static void dw_complete(struct datawriter *dw, struct item *file, const struct item *last)
+{
+	int r;
+
+	if (last->off + last->len < last->size && ftruncate(file->fd, (off_t) last->size) < 0)
+		dw_fail(dw, file, errno, "truncate");
+	else if (last->chmod && fchmod(file->fd, last->mode) < 0)
+		dw_fail(dw, file, errno, "chmod");
+	else if (last->has_mtime) {
+		struct timespec times[2] = { { .tv_nsec = UTIME_OMIT }, last->mtime };
+
+		if (futimens(file->fd, times) < 0)
+			dw_fail(dw, file, errno, "set mtime");
+	}
+	if (dw->settle)
+		r = kn_unpack_settle(dw->settle, file->fd, last->size);
+	else
+		r = close(file->fd) < 0 ? -errno : 0;
+	file->fd = -1;
+	if (r < 0)
+		dw_fail(dw, file, -r, "close");
+}
+
+/* ---- the settler thread ------------------------------------------------ */
+
+int kn_unpack_settle(struct settler *se, int fd, uint64_t size)
+{
+	struct item *it = kn_unpack_item_new(ITEM_FILE, 0);
+
+	it->fd = fd;
+	it->size = size;
+	/* the queue holds at most max_fds of them (the fd limit) */
+	it->cost = QUEUE_MAX_BYTES / se->max_fds;
+	if (kn_unpack_queue_try_push(&se->in, it))
+		return 0;
+	it->fd = -1;
+	kn_unpack_item_free(se->pool, it);
+	return close(fd) < 0 ? -errno : 0;
+}
+
+static void settler_fail(struct settler *se, int code, const char *what)
+{
+	if (!se->code) {
+		se->code = code;
+		snprintf(se->msg, sizeof(se->msg), "%s: %s", what, strerror(code));
+	}
+}
+
+/* Write the batch back, drop its pages, close it (only close when @sync is false). */
+static void settle_batch(struct settler *se, int *fds, size_t n, bool sync)
+{
+	if (sync && syncfs(se->sync_fd) < 0)
+		settler_fail(se, errno, "write back the files unpacked so far");
+	for (size_t i = 0; i < n; i++) {
+		/* advice only: a failure costs memory, not correctness */
+		if (sync && !se->code)
+			(void) posix_fadvise(fds[i], 0, 0, POSIX_FADV_DONTNEED);
+		if (close(fds[i]) < 0)
+			settler_fail(se, errno, "close an unpacked file");
+	}
+}
+
+void *kn_unpack_settler_main(void *arg)
+{
+	struct settler *se = arg;
+	int *fds = kn_xcalloc(se->max_fds, sizeof(*fds));
+	uint64_t bytes = 0;
+	size_t n = 0;
+
+	for (;;) {
+		struct item *it = kn_unpack_queue_pop(&se->in);
+
+		if (it->kind == ITEM_END) {
+			/* the rest needs no drop-behind (nothing follows it) and
+			 * the caller syncs the filesystem once it has all */
+			kn_unpack_item_free(se->pool, it);
+			settle_batch(se, fds, n, false);
+			free(fds);
+			return NULL;
+		}
+		fds[n++] = it->fd;
+		it->fd = -1;
+		bytes += it->size;
+		kn_unpack_item_free(se->pool, it);
+		if (n == se->max_fds || bytes >= SETTLE_BYTES) {
+			settle_batch(se, fds, n, !atomic_load(&se->abandon) && !se->code);
+			n = 0;
+			bytes = 0;
+		}
+	}
+}
+
+/* ---- the data writer threads ------------------------------------------- */
+
+void *kn_unpack_datawriter_main(void *arg)
+{
+	struct datawriter *dw = arg;
+	struct item *file = NULL;
+
+	for (;;) {
+		struct item *it = kn_unpack_queue_pop(&dw->in);
+
+		switch (it->kind) {
+		case ITEM_FILE:
+			kn_unpack_item_free(dw->pool, file); /* closes a file left incomplete */
+			file = it;
+			continue;
+		case ITEM_DATA: {
+			int r = file && file->fd >= 0 ? dw_write(file, it) : -EBADF;
+
+			if (r < 0)
+				dw_fail(dw, file, -r, "write");
+			else if (it->last)
+				dw_complete(dw, file, it);
+			break;
+		}
+		default:
+			break;
+		}
+		if (it->kind == ITEM_END || dw->code) {
+			kn_unpack_item_free(dw->pool, it);
+			kn_unpack_item_free(dw->pool, file);
+			/* on an error: the writer's pushes fail from now on */
+			if (dw->code)
+				kn_unpack_queue_close(&dw->in);
+			return NULL;
+		}
+		kn_unpack_item_free(dw->pool, it);
+	}
+}
+
 /* ---- the hasher thread ---------------------------------------------------- */
 
 
@@ -428,7 +696,7 @@ static void hash_zeros(struct hasher *hs, uint64_t n)
 	while (n > 0) {
 		size_t chunk = n > sizeof(zeros) ? sizeof(zeros) : (size_t) n;
 
-		if (!EVP_DigestUpdate(hs->md, zeros, chunk))
+		if (XXH3_128bits_update(hs->xxh, zeros, chunk) != XXH_OK)
 			hs->failed = true;
 		n -= chunk;
 	}
@@ -437,21 +705,14 @@ static void hash_zeros(struct hasher *hs, uint64_t n)
 /* The last chunk of a file: print its manifest line with the digest. */
 static void hasher_file_end(struct hasher *hs, const struct item *it)
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned char digest[EVP_MAX_MD_SIZE];
-	char text[2 * EVP_MAX_MD_SIZE + 1];
-	unsigned int dlen = 0;
+	char text[KN_XXH128_HEX_LEN + 1];
 
 	hash_zeros(hs, it->tail_hole);
-	if (!EVP_DigestFinal_ex(hs->md, digest, &dlen) || !it->line) {
+	if (!it->line) {
 		hs->failed = true;
 		return;
 	}
-	for (unsigned int i = 0; i < dlen; i++) {
-		text[2 * i] = hex[digest[i] >> 4];
-		text[2 * i + 1] = hex[digest[i] & 15];
-	}
-	text[2 * dlen] = '\0';
+	kn_xxh128_hex(XXH3_128bits_digest(hs->xxh), text);
 	fwrite(it->line, 1, it->digest_at, hs->out);
 	fputs(text, hs->out);
 	fputs(it->line + it->digest_at, hs->out);
@@ -466,10 +727,10 @@ void *kn_unpack_hasher_main(void *arg)
 		enum item_kind kind = it->kind;
 
 		if (kind == ITEM_DATA && !atomic_load(&hs->abandon) && !hs->failed) {
-			if (it->first && !EVP_DigestInit_ex2(hs->md, hs->sha256, NULL))
+			if (it->first && XXH3_128bits_reset(hs->xxh) != XXH_OK)
 				hs->failed = true;
 			hash_zeros(hs, it->hole);
-			if (!EVP_DigestUpdate(hs->md, it->data, it->len))
+			if (XXH3_128bits_update(hs->xxh, it->data, it->len) != XXH_OK)
 				hs->failed = true;
 			if (it->last)
 				hasher_file_end(hs, it);

@@ -1,18 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The cache paths, the lock file, and --rootfs resolution. */
+/* The cache paths, the lock file, --rootfs resolution, and the read lease a pull takes on a local archive. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "cache.h"
+#include "lease.h"
 #include "util.h"
 
 static const char *hex_a = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -142,6 +148,138 @@ static void test_resolve(void **state)
 	}
 }
 
+static int make_file(const char *name, char *path, size_t cap)
+{
+	int fd;
+
+	snprintf(path, cap, "%s/%s", tmpdir, name);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "archive\n", 8), 8);
+	close(fd);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+/* Take a lease, or skip the test where the temporary directory's filesystem has none (overlayfs, NFS). */
+static void take_or_skip(kn_lease *l, int fd)
+{
+	kn_error err = KN_ERROR_INIT;
+	int r = kn_lease_take(l, fd, &err);
+
+	if (r == -ENOTSUP || r == -EINVAL) {
+		print_message("# no leases in %s: %s\n", tmpdir, err.msg);
+		close(fd);
+		skip();
+	}
+	assert_int_equal(r, 0);
+}
+
+static bool lease_signal_pending(void)
+{
+	sigset_t p;
+
+	assert_int_equal(sigpending(&p), 0);
+	return sigismember(&p, SIGRTMIN) || sigismember(&p, SIGIO);
+}
+
+/* A lease held undisturbed checks clean, and leaves no trace once released. */
+static void test_lease_undisturbed(void **state)
+{
+	kn_error err = KN_ERROR_INIT;
+	sigset_t before, after;
+	char path[128];
+	kn_lease l;
+	int fd, other;
+
+	(void) state;
+	fd = make_file("a.tar", path, sizeof(path));
+	assert_int_equal(pthread_sigmask(SIG_BLOCK, NULL, &before), 0);
+	take_or_skip(&l, fd);
+	assert_int_equal(fcntl(fd, F_GETLEASE), F_RDLCK);
+	/* readers do not disturb a read lease */
+	other = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(other >= 0);
+	close(other);
+	assert_int_equal(kn_lease_check(&l, &err), 0);
+	assert_int_equal(kn_lease_check(&l, &err), 0);
+	kn_lease_release(&l);
+	kn_lease_release(&l); /* twice is harmless */
+	assert_int_equal(fcntl(fd, F_GETLEASE), F_UNLCK);
+	assert_int_equal(pthread_sigmask(SIG_BLOCK, NULL, &after), 0);
+	assert_int_equal(sigismember(&after, SIGRTMIN), sigismember(&before, SIGRTMIN));
+	assert_int_equal(sigismember(&after, SIGIO), sigismember(&before, SIGIO));
+	close(fd);
+}
+
+/* An open for writing breaks the lease: the check says so, and keeps saying so. */
+static void test_lease_broken_by_writer(void **state)
+{
+	kn_error err = KN_ERROR_INIT;
+	char path[128];
+	kn_lease l;
+	int fd, w;
+
+	(void) state;
+	fd = make_file("b.tar", path, sizeof(path));
+	take_or_skip(&l, fd);
+	/* O_NONBLOCK: the kernel starts the break and fails the open at once
+	 * instead of waiting for the holder (lease-break-time) */
+	w = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	assert_int_equal(w, -1);
+	assert_int_equal(errno, EWOULDBLOCK);
+	assert_true(lease_signal_pending());
+	assert_int_equal(kn_lease_check(&l, &err), -ESTALE);
+	assert_non_null(strstr(err.msg, "opened for writing"));
+	assert_false(lease_signal_pending()); /* consumed by the check */
+	assert_int_equal(kn_lease_check(&l, &err), -ESTALE);
+	kn_lease_release(&l);
+	assert_false(lease_signal_pending());
+	/* released: the writer gets in at once */
+	w = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	assert_true(w >= 0);
+	close(w);
+	close(fd);
+}
+
+/* A truncate by path breaks it too; a file already open for writing cannot be leased. */
+static void test_lease_truncate_and_writers(void **state)
+{
+	kn_error err = KN_ERROR_INIT;
+	char path[128];
+	kn_lease l;
+	int fd, w;
+
+	(void) state;
+	fd = make_file("c.tar", path, sizeof(path));
+	take_or_skip(&l, fd);
+	/* truncate(2) waits for the break like an open: do it from a child */
+	{
+		pid_t pid = fork();
+		int status;
+
+		assert_true(pid >= 0);
+		if (pid == 0)
+			_exit(truncate(path, 0) == 0 ? 0 : 1);
+		/* the break signal arrives when the child's truncate starts */
+		for (int i = 0; i < 500 && !lease_signal_pending(); i++)
+			usleep(10000);
+		assert_int_equal(kn_lease_check(&l, &err), -ESTALE);
+		kn_lease_release(&l); /* lets the truncate finish */
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	close(fd);
+
+	fd = make_file("d.tar", path, sizeof(path));
+	w = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	assert_true(w >= 0);
+	assert_int_equal(kn_lease_take(&l, fd, &err), -EAGAIN);
+	assert_non_null(strstr(err.msg, "open for writing"));
+	assert_false(l.held);
+	close(w);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -149,6 +287,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lock_pin_and_lookup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resolve, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lease_undisturbed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lease_broken_by_writer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lease_truncate_and_writers, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,7 +19,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -33,6 +32,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <xxhash.h>
 
 #include "unpack.h"
 #include "util.h"
@@ -471,14 +471,14 @@ static void assert_refused(struct env *e, int want, const char *msg_part)
 	assert_contained(e);
 }
 
-static void sha256_hex(const void *data, size_t len, char out[65])
+/* A manifest's file hash: XXH3-128, canonical (big-endian) hex. */
+static void xxh128_hex(const void *data, size_t len, char out[33])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
+	XXH128_canonical_t c;
 
-	assert_int_equal(EVP_Digest(data, len, md, &n, EVP_sha256(), NULL), 1);
-	for (unsigned int i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	XXH128_canonicalFromHash(&c, XXH3_128bits(data, len));
+	for (size_t i = 0; i < sizeof(c.digest); i++)
+		snprintf(out + 2 * i, 3, "%02x", c.digest[i]);
 }
 
 /* ---- lexical checks -------------------------------------------------------- */
@@ -607,7 +607,7 @@ static void test_normal_tree(void **state)
 {
 	struct env *e = *state;
 	static char big[3 * MIB + 17];
-	char want[8192], sha[65], shabig[65], shaempty[65];
+	char want[8192], sha[33], shabig[33], shaempty[33];
 	struct stat st, st2;
 	struct tent t[] = {
 		{ 'd', "./", NULL, 0755, 0, NULL },
@@ -694,17 +694,20 @@ static void test_normal_tree(void **state)
 	assert_int_equal(st.st_mtim.tv_sec, T_MTIME);
 
 	/* the manifest, exactly */
-	sha256_hex("127.0.0.1 localhost\n", 20, sha);
-	sha256_hex(big, strlen(big), shabig);
-	sha256_hex("", 0, shaempty);
+	xxh128_hex("127.0.0.1 localhost\n", 20, sha);
+	xxh128_hex(big, strlen(big), shabig);
+	xxh128_hex("", 0, shaempty);
 	{
-		char sha_shadow[65], sha_tool[65], sha_made[65], sha_x[65];
+		char sha_shadow[33], sha_tool[33], sha_made[33], sha_x[33];
 
-		sha256_hex("root:*:1::::::\n", 15, sha_shadow);
-		sha256_hex("#!/bin/sh\necho hi\n", 18, sha_tool);
-		sha256_hex("made\n", 5, sha_made);
-		sha256_hex("x", 1, sha_x);
+		xxh128_hex("root:*:1::::::\n", 15, sha_shadow);
+		xxh128_hex("#!/bin/sh\necho hi\n", 18, sha_tool);
+		xxh128_hex("made\n", 5, sha_made);
+		xxh128_hex("x", 1, sha_x);
+		/* the empty file's hash is XXH3-128's published test vector */
+		assert_string_equal(shaempty, "99aa06d3014798d86001c324468d497f");
 		snprintf(want, sizeof(want),
+			 "#kennel-manifest 2 xxh3-128\n"
 			 "d\t0755\t0\t-\t.\n"
 			 "d\t0755\t0\t-\tetc\n"
 			 "f\t0644\t20\t%s\tetc/hosts\n"
@@ -1411,7 +1414,7 @@ static void test_sparse_hole_counts(void **state)
 		struct stat st;
 		size_t len = 0;
 		char *got = read_all(path_in(e, "sparse"), &len);
-		char sha[65];
+		char sha[33];
 
 		assert_int_equal(lstat(path_in(e, "sparse"), &st), 0);
 		assert_int_equal(st.st_size, 16 * MIB);
@@ -1421,7 +1424,7 @@ static void test_sparse_hole_counts(void **state)
 		assert_int_equal(got[8 * MIB], 'S');
 		assert_int_equal(got[8 * MIB + 4095], 'S');
 		assert_int_equal(got[8 * MIB + 4096], 0);
-		sha256_hex(got, len, sha);
+		xxh128_hex(got, len, sha);
 		assert_non_null(strstr(e->manifest, sha));
 		free(got);
 		assert_true(e->stats.bytes == 16 * MIB);
@@ -1496,6 +1499,59 @@ static void test_second_layer(void **state)
 	assert_true(exists_in(e, "etc/.wh.gone"));
 }
 
+/* Layers with deferred directory modes: a lower layer's read-only
+ * directory stays writable for the layers above, and gets its mode (with
+ * setgid stripped) and mtime once, at the end. */
+static void test_layers_defer_dirs(void **state)
+{
+	struct env *e = *state;
+	const struct tent one[] = {
+		{ 'd', "usr/", NULL, 0755, 0, NULL },
+		{ 'd', "usr/ro/", NULL, 0555, 0, NULL },
+		{ 'f', "usr/ro/a", "a\n", 0444, 0, NULL },
+		{ 'd', "usr/sg/", NULL, 02775, 0, NULL },
+	};
+	const struct tent two[] = {
+		{ 'f', "usr/ro/b", "b\n", 0644, 0, NULL },
+		{ 'f', "usr/sg/f", "f\n", 0644, 0, NULL },
+	};
+	kn_unpack_dirs dirs = { 0 };
+	kn_unpack_limits lim = { .flags = KN_UNPACK_SKIP_WHITEOUTS, .defer_dirs = &dirs };
+	struct stat st;
+	int in;
+
+	build_archive(e->archive, FILTER_NONE, one, ARRAY_SIZE(one));
+	in = open(e->archive, O_RDONLY | O_CLOEXEC);
+	assert_true(in >= 0);
+	assert_int_equal(kn_unpack_archive(in, e->dest_fd, &lim, NULL, &e->stats, &e->err), 0);
+	close(in);
+	/* held back: still the working mode, writable by its owner */
+	assert_int_equal(lmode(e, "usr/ro"), S_IFDIR | 0700);
+	assert_int_equal(lmode(e, "usr/sg"), S_IFDIR | 0700);
+
+	build_archive(e->archive, FILTER_GZIP, two, ARRAY_SIZE(two));
+	in = open(e->archive, O_RDONLY | O_CLOEXEC);
+	assert_true(in >= 0);
+	assert_int_equal(kn_unpack_archive(in, e->dest_fd, &lim, NULL, &e->stats, &e->err), 0);
+	close(in);
+	assert_int_equal(e->stats.stripped_setid, 0); /* counted by the first layer */
+	assert_int_equal(lmode(e, "usr/ro"), S_IFDIR | 0700);
+
+	assert_int_equal(kn_unpack_dirs_apply(&dirs, e->dest_fd, &e->err), 0);
+	kn_unpack_dirs_clear(&dirs);
+	assert_null(dirs.v);
+	assert_int_equal(lmode(e, "usr/ro"), S_IFDIR | 0555);
+	assert_int_equal(lmode(e, "usr/sg"), S_IFDIR | 0775);
+	assert_int_equal(lmode(e, "usr"), S_IFDIR | 0755);
+	assert_content(e, "usr/ro/a", "a\n");
+	assert_content(e, "usr/ro/b", "b\n");
+	assert_content(e, "usr/sg/f", "f\n");
+	/* the mtime after the second layer wrote into it */
+	assert_int_equal(lstat(path_in(e, "usr/ro"), &st), 0);
+	assert_int_equal(st.st_mtim.tv_sec, T_MTIME);
+	assert_contained(e);
+}
+
 /* ---- broken input ------------------------------------------------------------------ */
 
 static void test_truncated_and_garbage(void **state)
@@ -1559,6 +1615,7 @@ int main(void)
 		T(test_sparse_hole_counts),
 		T(test_too_many_entries),
 		T(test_second_layer),
+		T(test_layers_defer_dirs),
 		T(test_truncated_and_garbage),
 	};
 #undef T
