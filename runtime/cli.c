@@ -346,8 +346,7 @@ static int cmd_sandbox(int argc, char **argv)
 		goto out;
 	}
 	shim = kn_hook_shim_host_path(&err);
-	if (!shim || kn_session_write_settings(&session, KN_HOOK_SHIM_PATH, &err) < 0 ||
-	    kn_hook_policy_load((const char *const *) rules, abs_ws, abs_ws ? "/workspace" : NULL, &policy, &err) < 0) {
+	if (!shim || kn_session_write_settings(&session, KN_HOOK_SHIM_PATH, &err) < 0) {
 		ret = fail(&err);
 		goto out;
 	}
@@ -355,7 +354,9 @@ static int cmd_sandbox(int argc, char **argv)
 	kn_spec_add_mount(spec, KN_HOOK_DIR, "bind", session.shared, "rbind,nosuid,nodev,noexec,ro");
 	kn_spec_add_mount(spec, "/etc/claude-code/managed-settings.json", "bind", session.settings,
 			  "rbind,nosuid,nodev,noexec,ro");
+	policy = kn_hook_policy_new(rules, abs_ws, abs_ws ? "/workspace" : NULL);
 	hooks.socket = session.socket;
+	hooks.prepare = kn_hook_policy_prepare;
 	hooks.decide = kn_hook_policy_decide;
 	hooks.ctx = policy;
 	hooks.audit = &audit;

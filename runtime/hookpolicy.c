@@ -11,31 +11,34 @@
 
 struct kn_hook_policy {
 	kn_policy *policy;
+	char **rule_files;
 	kn_policy_ctx ctx;
 	char *ws_host;
 	char *ws_sandbox;
 };
 
-int kn_hook_policy_load(const char *const *rule_files, const char *ws_host, const char *ws_sandbox,
-			kn_hook_policy **out, kn_error *err)
+kn_hook_policy *kn_hook_policy_new(char *const *rule_files, const char *ws_host, const char *ws_sandbox)
 {
 	kn_hook_policy *hp = kn_xcalloc(1, sizeof(*hp));
-	int r;
 
-	/* the shipped rules and the user's, then the --rules files */
-	r = kn_policy_load(NULL, true, &hp->policy, err);
-	for (size_t i = 0; r == 0 && rule_files && rule_files[i]; i++)
-		r = kn_policy_add_file(hp->policy, rule_files[i], err);
-	if (r < 0) {
-		kn_hook_policy_free(hp);
-		return kn_error_wrap(err, "command policy");
-	}
+	hp->rule_files = rule_files ? kn_strv_dup(rule_files) : NULL;
 	hp->ws_host = ws_host ? kn_xstrdup(ws_host) : NULL;
 	hp->ws_sandbox = ws_sandbox ? kn_xstrdup(ws_sandbox) : NULL;
 	hp->ctx.workspace = hp->ws_sandbox;
 	hp->ctx.workspace_host = hp->ws_host;
-	*out = hp;
-	return 0;
+	return hp;
+}
+
+int kn_hook_policy_prepare(void *ctx, kn_error *err)
+{
+	kn_hook_policy *hp = ctx;
+	int r;
+
+	/* the shipped rules and the user's, then the --rules files */
+	r = kn_policy_load(NULL, true, &hp->policy, err);
+	for (size_t i = 0; r == 0 && hp->rule_files && hp->rule_files[i]; i++)
+		r = kn_policy_add_file(hp->policy, hp->rule_files[i], err);
+	return r < 0 ? kn_error_wrap(err, "command policy") : 0;
 }
 
 void kn_hook_policy_decide(void *ctx, const char *event, size_t len, kn_hook_answer *out)
@@ -62,6 +65,7 @@ void kn_hook_policy_free(kn_hook_policy *hp)
 	if (!hp)
 		return;
 	kn_policy_free(hp->policy);
+	kn_strv_free(hp->rule_files);
 	free(hp->ws_host);
 	free(hp->ws_sandbox);
 	free(hp);

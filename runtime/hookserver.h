@@ -34,6 +34,9 @@ typedef struct kn_hookserver kn_hookserver;
 /* What the launcher needs to serve the hooks of one sandbox. */
 typedef struct kn_hooks_config {
 	const char *socket;      /* the host path of the socket (session.h) */
+	/* called once by the launcher before it serves the socket, while the
+	 * child builds the sandbox (its cost overlaps theirs); NULL: none */
+	int (*prepare)(void *ctx, kn_error *err);
 	kn_hook_decide_fn decide;
 	void *ctx;
 	kn_audit *audit;

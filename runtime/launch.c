@@ -699,6 +699,12 @@ int kn_launch_run(const kn_launch_opts *opts, kn_error *err)
 		goto kill_child;
 	}
 	if (opts->hooks) {
+		/* e.g. loading the rules, while the child builds the sandbox */
+		if (opts->hooks->prepare) {
+			r = opts->hooks->prepare(opts->hooks->ctx, err);
+			if (r < 0)
+				goto kill_child;
+		}
 		/* the command cannot run before sync 2, so the socket is there for its first hook */
 		r = kn_hookserver_start(opts->hooks->socket, epfd, opts->hooks->decide, opts->hooks->ctx, opts->hooks->audit,
 					&hs, err);
