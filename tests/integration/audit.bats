@@ -14,6 +14,10 @@
 # is KENNEL_AUDIT_DRIVER, else $KENNEL_BUILD/tests/unit/test_audit.
 
 bats_require_minimum_version 1.5.0
+# Every event is fsync'd: these tests are bound by the disk's flush latency,
+# which a host busy writing back (or discarding) can stretch tenfold; give
+# each test more than bats' default budget rather than fail on a slow disk.
+export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-300}
 load ../helpers/common
 
 PY=/usr/bin/python3
